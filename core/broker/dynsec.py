@@ -1,0 +1,166 @@
+"""Accounts and ACLs in Mosquitto's dynamic-security plugin, changed at run time over MQTT.
+
+Mosquitto 2.0's plugin does not substitute %u in ACL topics, so every device gets its own role
+allowing publishes under its own topics only; anonymous clients are refused by the broker config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from pydantic import AnyUrl
+
+from core.broker.client import host_port, make_client
+from core.contract.topics import ROOT
+
+logger = logging.getLogger(__name__)
+
+CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
+INGEST_ROLE = "yiju-ingest"
+SIMULATOR_ROLE = "yiju-simulator"
+
+
+class BrokerAdminError(RuntimeError):
+    """The broker refused a dynamic-security command."""
+
+
+def new_password() -> str:
+    """A random device or service password."""
+    return secrets.token_urlsafe(24)
+
+
+def device_role(device_id: str) -> str:
+    return f"device-{device_id}"
+
+
+class DynSec:
+    """A connected admin session; use `connect()`."""
+
+    def __init__(self, client: mqtt.Client, timeout_s: float) -> None:
+        self._client = client
+        self._timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._responses: dict[str, dict[str, Any]] = {}
+        self._arrived = threading.Condition()
+        client.on_message = self._on_message
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            body = json.loads(msg.payload)
+        except ValueError:
+            logger.warning("unreadable dynamic-security response %.200r", msg.payload)
+            return
+        with self._arrived:
+            for response in body.get("responses", []):
+                self._responses[str(response.get("correlationData"))] = response
+            self._arrived.notify_all()
+
+    def run(self, commands: list[dict[str, Any]], *, tolerate: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Send commands in one message and wait for every answer; errors not tolerated raise."""
+        with self._lock:
+            keyed = [{**c, "correlationData": secrets.token_hex(8)} for c in commands]
+            self._client.publish(CONTROL_TOPIC, json.dumps({"commands": keyed}), qos=1)
+            wanted = [c["correlationData"] for c in keyed]
+            with self._arrived:
+                if not self._arrived.wait_for(
+                    lambda: all(w in self._responses for w in wanted), self._timeout_s
+                ):
+                    raise BrokerAdminError("no answer from the broker's dynamic-security plugin")
+                answers = [self._responses.pop(w) for w in wanted]
+        for command, answer in zip(commands, answers, strict=True):
+            error = answer.get("error")
+            if error and not any(t in error for t in tolerate):
+                raise BrokerAdminError(f"{command['command']}: {error}")
+        return answers
+
+    def ensure_device(self, device_id: str, topic_filter: str, password: str) -> None:
+        """Create (or reset) a device account that may publish only under `topic_filter`."""
+        role = device_role(device_id)
+        self.run(
+            [
+                {"command": "deleteClient", "username": device_id},
+                {"command": "deleteRole", "rolename": role},
+                {
+                    "command": "createRole",
+                    "rolename": role,
+                    "acls": [
+                        {"acltype": "publishClientSend", "topic": topic_filter, "allow": True},
+                    ],
+                },
+                {
+                    "command": "createClient",
+                    "username": device_id,
+                    "password": password,
+                    "roles": [{"rolename": role}],
+                },
+            ],
+            tolerate=("not found",),
+        )
+
+    def set_password(self, username: str, password: str) -> None:
+        self.run([{"command": "setClientPassword", "username": username, "password": password}])
+
+    def remove_device(self, device_id: str) -> None:
+        """Delete a device's account and role; its open connection is closed by the broker."""
+        self.run(
+            [
+                {"command": "deleteClient", "username": device_id},
+                {"command": "deleteRole", "rolename": device_role(device_id)},
+            ],
+            tolerate=("not found",),
+        )
+
+    def ensure_service_account(
+        self, username: str, password: str, role: str, acls: list[dict[str, Any]]
+    ) -> None:
+        """Create or update a service account (ingest, simulators) with exactly these ACLs."""
+        self.run(
+            [
+                {"command": "deleteRole", "rolename": role},
+                {"command": "createRole", "rolename": role, "acls": acls},
+                {"command": "createClient", "username": username, "password": password},
+                {"command": "setClientPassword", "username": username, "password": password},
+                {"command": "addClientRole", "username": username, "rolename": role},
+            ],
+            tolerate=("not found", "already exists"),
+        )
+
+    def ensure_ingest_account(self, username: str, password: str) -> None:
+        """The ingest account: may subscribe to every device topic, in any share group; publish nothing."""
+        acls = [
+            {"acltype": "subscribePattern", "topic": f"{ROOT}/#", "allow": True},
+            {
+                "acltype": "subscribePattern",
+                "topic": f"$share/+/{ROOT}/#",
+                "allow": True,
+            },
+        ]
+        self.ensure_service_account(username, password, INGEST_ROLE, acls)
+
+
+@contextmanager
+def connect(admin_url: AnyUrl, timeout_s: float = 10.0) -> Iterator[DynSec]:
+    """An admin session on the broker's dynamic-security API."""
+    client = make_client(admin_url)
+    ready = threading.Event()
+    client.on_subscribe = lambda *_args: ready.set()
+    host, port = host_port(admin_url)
+    client.connect(host, port, keepalive=30)
+    client.loop_start()
+    try:
+        session = DynSec(client, timeout_s)
+        client.subscribe(RESPONSE_TOPIC, qos=1)
+        if not ready.wait(timeout_s):
+            raise BrokerAdminError(f"could not subscribe to {RESPONSE_TOPIC} at {host}:{port}")
+        yield session
+    finally:
+        client.disconnect()
+        client.loop_stop()

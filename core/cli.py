@@ -1,0 +1,102 @@
+"""Commands of the shared core: `yiju db`, `yiju broker`, `yiju communities`, `yiju devices`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import psycopg
+import typer
+from rich.console import Console
+
+from core.broker import dynsec
+from core.config import get_settings
+from core.contract.topics import Kind
+from core.db import maintenance
+from core.db.migrate import migrate
+from core.db.pool import wait_for_database
+from core.logs import setup_logging
+from core.registry import service as registry
+
+console = Console(stderr=True)
+db_app = typer.Typer(help="Database schema and upkeep.", no_args_is_help=True)
+broker_app = typer.Typer(help="Broker accounts (Mosquitto dynamic security).", no_args_is_help=True)
+communities_app = typer.Typer(help="Communities on the city map.", no_args_is_help=True)
+devices_app = typer.Typer(help="Devices and their MQTT credentials.", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations (safe to run twice)."""
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    wait_for_database(settings)
+    applied = migrate(settings.database_url)
+    console.print(
+        f"migrations applied: {len(applied)}" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied)
+    )
+
+
+@db_app.command("maintain")
+def db_maintain() -> None:
+    """Run retention and rollup refresh once (the ingest service also runs it on a schedule)."""
+    settings = get_settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        console.print(maintenance.run_once(conn, settings))
+
+
+@broker_app.command("bootstrap")
+def broker_bootstrap() -> None:
+    """Create or update the ingest account and its ACL from YIJU_MQTT_URL."""
+    settings = get_settings()
+    url = settings.require_mqtt()
+    if not url.username or not url.password:
+        raise _fail("YIJU_MQTT_URL must carry the ingest account's user and password")
+    with dynsec.connect(settings.require_mqtt_admin()) as broker:
+        broker.ensure_ingest_account(url.username, url.password)
+    console.print(f"broker account {url.username!r} ready")
+
+
+@communities_app.command("add")
+def communities_add(
+    id: Annotated[str, typer.Option("--id")],
+    name: Annotated[str, typer.Option("--name")],
+    district: Annotated[str, typer.Option("--district")],
+    lat: Annotated[float, typer.Option("--lat")],
+    lon: Annotated[float, typer.Option("--lon")],
+) -> None:
+    """Register a community."""
+    settings = get_settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        try:
+            registry.add_community(conn, id=id, name=name, district=district, lat=lat, lon=lon)
+        except registry.RegistryError as error:
+            raise _fail(str(error)) from None
+    console.print(f"community {id!r} added")
+
+
+@devices_app.command("add")
+def devices_add(
+    community: Annotated[str, typer.Option("--community")],
+    kind: Annotated[Kind, typer.Option("--kind")],
+    id: Annotated[str, typer.Option("--id")],
+    location: Annotated[str, typer.Option("--location")] = "",
+) -> None:
+    """Register a device and print its MQTT username and password (shown once)."""
+    settings = get_settings()
+    with (
+        psycopg.connect(settings.database_url) as conn,
+        dynsec.connect(settings.require_mqtt_admin()) as broker,
+    ):
+        try:
+            creds = registry.add_device(
+                conn, broker, id=id, community_id=community, kind=kind, location=location
+            )
+        except (registry.RegistryError, dynsec.BrokerAdminError) as error:
+            raise _fail(str(error)) from None
+    assert creds is not None
+    typer.echo(f"username={creds.username}\npassword={creds.password}")

@@ -1,0 +1,84 @@
+"""The one settings object: every process reads `YIJU_*` from the environment here and nowhere else."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AnyUrl, Field, UrlConstraints, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MqttUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["mqtt"], default_port=1883)]
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Validated configuration for every Yiju process."""
+
+    model_config = SettingsConfigDict(env_prefix="YIJU_", extra="ignore", frozen=True)
+
+    database_url: str = Field(description="postgresql://user@host:port/db of TimescaleDB")
+    mqtt_url: MqttUrl | None = Field(None, description="mqtt://user:password@host:port (ingest)")
+    mqtt_admin_url: MqttUrl | None = Field(
+        None, description="mqtt:// account allowed to use the broker's dynamic-security API"
+    )
+    log_level: str = "INFO"
+
+    db_pool_max: int = Field(4, ge=1, le=100)
+    db_connect_timeout_s: float = Field(30.0, gt=0)
+
+    ingest_client_id: str = Field("yiju-ingest", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    ingest_share_group: str = Field("ingest", pattern=r"^[a-z0-9-]{1,32}$")
+    ingest_session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
+    ingest_batch_size: int = Field(2000, ge=1, le=50_000)
+    ingest_batch_ms: int = Field(50, ge=1, le=10_000)
+    # Unacknowledged messages the broker may have in flight to one worker: bounds its memory.
+    ingest_receive_maximum: int = Field(10_000, ge=10, le=65_535)
+    ingest_max_future_s: int = Field(600, ge=0)
+    ingest_max_past_days: int = Field(400, ge=1)
+    ingest_registry_refresh_s: float = Field(30.0, gt=0)
+    ingest_metrics_port: int = Field(9108, ge=0, le=65_535, description="0 disables /metrics")
+    ingest_reject_payload_bytes: int = Field(2048, ge=0, le=16_384)
+
+    retention_days: int = Field(90, ge=1, description="raw telemetry and events")
+    rollup_retention_days: int = Field(730, ge=1)
+    maintenance_interval_s: float = Field(300.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql://")
+        return value
+
+    def require_mqtt(self) -> AnyUrl:
+        """The ingest account's broker URL, or a clear error when it is not set."""
+        if self.mqtt_url is None:
+            raise SettingsError("YIJU_MQTT_URL is not set (mqtt://user:password@host:port)")
+        return self.mqtt_url
+
+    def require_mqtt_admin(self) -> AnyUrl:
+        """The broker admin account's URL, or a clear error when it is not set."""
+        if self.mqtt_admin_url is None:
+            raise SettingsError("YIJU_MQTT_ADMIN_URL is not set (mqtt://user:password@host:port)")
+        return self.mqtt_admin_url
+
+
+def _explain(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = "YIJU_" + "_".join(str(part) for part in item["loc"]).upper()
+        lines.append(f"{name}: {item['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the settings once per process, failing with a readable message."""
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(_explain(error)) from None

@@ -1,0 +1,57 @@
+"""Every SQL statement of core.db, parameterised; identifiers are composed with psycopg.sql."""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class MIGRATIONS:
+    """Migration bookkeeping."""
+
+    lock: Final = "SELECT pg_advisory_lock(%s)"
+    unlock: Final = "SELECT pg_advisory_unlock(%s)"
+    create_table: Final = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version     integer PRIMARY KEY,
+            name        text NOT NULL,
+            checksum    text NOT NULL,
+            applied_at  timestamptz NOT NULL DEFAULT now()
+        )"""
+    applied: Final = "SELECT version, checksum FROM schema_migrations"
+    record: Final = "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)"
+
+
+class ROLLUPS:
+    """Hourly rollups (continuous aggregates or service-refreshed tables)."""
+
+    license: Final = "SELECT current_setting('timescaledb.license', true)"
+    select: Final = """
+        SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, device_id, {aggregates}
+        FROM {source} {where} GROUP BY bucket, device_id"""
+    where_range: Final = "WHERE ts >= %(lo)s AND ts < %(hi)s"
+    create_cagg: Final = """
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {name}
+        WITH (timescaledb.continuous) AS {select} WITH NO DATA"""
+    add_cagg_policy: Final = """
+        SELECT add_continuous_aggregate_policy(%s::regclass, start_offset => INTERVAL '3 days',
+            end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '15 minutes',
+            if_not_exists => true)"""
+    create_table: Final = "CREATE TABLE IF NOT EXISTS {name} AS {select} WITH NO DATA"
+    create_index: Final = "CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {name} (device_id, bucket DESC)"
+    make_hypertable: Final = """
+        SELECT create_hypertable(%s::regclass, 'bucket', chunk_time_interval => INTERVAL '30 days',
+            if_not_exists => true, migrate_data => true)"""
+    take_invalidations: Final = "DELETE FROM rollup_invalidations WHERE source_table = %s RETURNING lo, hi"
+    delete_range: Final = "DELETE FROM {name} WHERE bucket >= %s AND bucket < %s"
+    insert_range: Final = "INSERT INTO {name} {select}"
+
+
+class MAINTENANCE:
+    """Retention on either edition."""
+
+    try_lock: Final = "SELECT pg_try_advisory_lock(%s)"
+    unlock: Final = "SELECT pg_advisory_unlock(%s)"
+    drop_chunks: Final = "SELECT count(*) FROM drop_chunks(%s::regclass, older_than => %s::interval)"
+    add_retention_policy: Final = """
+        SELECT add_retention_policy(%s::regclass, drop_after => %s::interval, if_not_exists => true)"""
+    remove_retention_policy: Final = "SELECT remove_retention_policy(%s::regclass, if_exists => true)"

@@ -1,0 +1,120 @@
+"""The MQTT side of a worker: a persistent v5 session on the shared subscription, manual acks.
+
+Callbacks stay thin: a message is appended to `pending`; nothing is acknowledged until the
+worker says its batch is committed. The broker never has more than `receive_maximum`
+unacknowledged messages in flight to us, which bounds memory under any burst.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from core.broker.client import host_port, make_client
+from core.config import Settings
+from core.contract.topics import subscription
+from ingest import metrics
+from ingest.models import Inbound
+
+logger = logging.getLogger(__name__)
+
+
+class MqttSource:
+    """Receives device messages and acknowledges them after commit."""
+
+    def __init__(self, settings: Settings, client_id: str) -> None:
+        self._url = settings.require_mqtt()
+        self._topic = subscription(settings.ingest_share_group)
+        self._client = make_client(self._url, client_id, manual_ack=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._properties = Properties(PacketTypes.CONNECT)
+        self._properties.SessionExpiryInterval = settings.ingest_session_expiry_s
+        self._properties.ReceiveMaximum = settings.ingest_receive_maximum
+        self._session = 0
+        self._next_reconnect = 0.0
+        self._backoff = 0.5
+        self.connected = False
+        self.subscribed = False
+        self.pending: list[Inbound] = []
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, flags: mqtt.ConnectFlags, reason: object, _p: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            logger.error("broker refused the connection: %s", reason)
+            return
+        self._session += 1
+        self.connected = True
+        self._backoff = 0.5
+        metrics.BROKER_CONNECTED.set(1)
+        logger.info("connected to broker (session present: %s)", flags.session_present)
+        client.subscribe(self._topic, qos=1)
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: Properties | None
+    ) -> None:
+        failed = [r for r in reasons if r.is_failure]
+        if failed:
+            logger.error("broker refused the subscription to %s: %s", self._topic, failed)
+        self.subscribed = not failed
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+        self.connected = self.subscribed = False
+        metrics.BROKER_CONNECTED.set(0)
+        logger.warning("disconnected from broker: %s", reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = msg._topic.decode("utf-8", "replace")
+        self.pending.append(Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), self._session))
+
+    def start(self) -> None:
+        """Connect (asynchronously; `pump` completes it and reconnects after any loss)."""
+        host, port = host_port(self._url)
+        self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=self._properties)
+        self._next_reconnect = 0.0
+        self._reconnect()
+
+    def _reconnect(self) -> None:
+        try:
+            self._client.reconnect()
+        except OSError as error:
+            logger.warning("broker unreachable (%s); retrying in %.1fs", error, self._backoff)
+            self._next_reconnect = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, 10.0)
+
+    def pump(self, timeout: float) -> None:
+        """Do network work for up to `timeout` seconds, reconnecting when the link is down."""
+        rc = self._client.loop(timeout=timeout)
+        if rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN):
+            return
+        if time.monotonic() >= self._next_reconnect:
+            self._reconnect()
+        else:
+            time.sleep(min(timeout, 0.05))
+
+    def ack(self, items: list[Inbound]) -> None:
+        """Acknowledge committed messages still owned by the current broker session."""
+        current = self._session
+        ack = self._client.ack
+        for item in items:
+            if item.qos and item.session == current:
+                ack(item.mid, item.qos)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Disconnect after the acknowledgements already queued have gone out."""
+        deadline = time.monotonic() + timeout
+        while self._client.want_write() and time.monotonic() < deadline:
+            self._client.loop_write()
+        self._client.disconnect()
+        self._client.loop(timeout=0.1)

@@ -1,0 +1,103 @@
+"""The ingest worker: topic -> validate -> batch -> COPY -> ack, top to bottom."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from core.config import Settings
+from core.contract.codec import Reason
+from core.db import rollups
+from core.db.maintenance import Maintainer
+from core.db.pool import open_pool
+from core.registry import service as registry
+from core.registry.models import DeviceRef
+from ingest import metrics, store
+from ingest.consumer import MqttSource
+from ingest.models import Batch, Inbound
+from ingest.service import DeviceCache, reject, sort_batch
+from ingest.worker import BatchWorker
+
+logger = logging.getLogger(__name__)
+
+
+class IngestWorker(BatchWorker):
+    """Stores device messages in TimescaleDB and rejects in `ingest_rejects`."""
+
+    def __init__(self, settings: Settings, pool: ConnectionPool, name: str) -> None:
+        super().__init__(
+            MqttSource(settings, name),
+            batch_size=settings.ingest_batch_size,
+            batch_ms=settings.ingest_batch_ms,
+        )
+        self.settings = settings
+        self.pool = pool
+        self.name = name
+        self.devices = DeviceCache(self._lookup, settings.ingest_registry_refresh_s)
+        with pool.connection() as conn:
+            self.track_rollups = rollups.license_of(conn) != "timescale"
+
+    def _lookup(self, ids: Iterable[str] | None) -> dict[str, DeviceRef]:
+        with self.pool.connection() as conn:
+            return registry.lookup(conn, ids)
+
+    def process(self, items: list[Inbound]) -> None:
+        metrics.RECEIVED.inc(len(items))
+        batch = sort_batch(items, self.devices, self.settings)
+        self._write(batch)
+
+    def dead_letter(self, item: Inbound, error: Exception) -> None:
+        detail = f"database refused the row: {error}".strip()
+        keep = self.settings.ingest_reject_payload_bytes
+        self._write(Batch(rejects=[reject(item, Reason.DB_REJECTED, detail, keep)]))
+
+    def _write(self, batch: Batch) -> None:
+        with self.pool.connection() as conn:
+            written = store.write(conn, batch, track_rollups=self.track_rollups, worker=self.name)
+        for table, count in written.rows.items():
+            metrics.WRITTEN.labels(table).inc(count)
+        metrics.DUPLICATES.inc(written.duplicates)
+        for reason, count in written.rejects.items():
+            metrics.REJECTED.labels(reason).inc(count)
+
+    def health(self) -> dict[str, Any]:
+        last = self.last_commit_at
+        return {
+            "status": "ok" if self.source.subscribed else "degraded",
+            "worker": self.name,
+            "broker_connected": self.source.connected,
+            "subscribed": self.source.subscribed,
+            "pending": len(self.source.pending),
+            "seconds_since_commit": round(time.time() - last, 3) if last else None,
+        }
+
+
+def run_worker(settings: Settings, index: int = 0, *, maintain: bool = True) -> None:
+    """Run one worker process until SIGTERM; worker 0 also runs the maintenance job."""
+    name = f"{settings.ingest_client_id}-{index}"
+    pool = open_pool(settings, name=name, max_size=2, configure=store.prepare_connection)
+    maintainer = Maintainer(settings) if maintain and index == 0 else None
+    server = None
+    try:
+        worker = IngestWorker(settings, pool, name)
+        if settings.ingest_metrics_port:
+            server = metrics.serve(settings.ingest_metrics_port + index, worker.health)
+        if maintainer:
+            maintainer.start()
+        logger.info("worker %s started", name)
+        worker.run()
+    except psycopg.OperationalError:
+        logger.exception("worker %s could not reach the database", name)
+        raise
+    finally:
+        if maintainer:
+            maintainer.stop()
+        if server:
+            server.shutdown()
+        pool.close()
+        logger.info("worker %s stopped", name)

@@ -1,0 +1,1 @@
+"""Device simulators: speak contract v1 as real devices do (imports only core.contract)."""

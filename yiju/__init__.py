@@ -1,0 +1,1 @@
+"""The `yiju` console script: one entry point for every process."""

@@ -1,0 +1,5 @@
+"""python -m yiju."""
+
+from yiju.cli import app
+
+app()

@@ -1,0 +1,29 @@
+"""The composition root: each package contributes its own commands; nothing imports this."""
+
+from __future__ import annotations
+
+import typer
+
+from core.cli import broker_app, communities_app, db_app, devices_app
+from core.config import SettingsError
+from ingest import cli as ingest_cli
+
+app = typer.Typer(help="Yiju (宜居): smart-community IoT and facilities operations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(broker_app, name="broker")
+app.add_typer(communities_app, name="communities")
+app.add_typer(devices_app, name="devices")
+app.command("ingest")(ingest_cli.run)
+
+
+bench_app = typer.Typer(help="Benchmarks that print figures and draw plots.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def main() -> None:
+    """Entry point with a clear message on bad settings."""
+    try:
+        app()
+    except SettingsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None
