@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AnyUrl, Field, UrlConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.contract.topics import TS_MAX_FUTURE_S, TS_MAX_PAST_DAYS
 
 MqttUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["mqtt"], default_port=1883)]
 
@@ -37,10 +40,11 @@ class Settings(BaseSettings):
     ingest_batch_ms: int = Field(50, ge=1, le=10_000)
     # Unacknowledged messages the broker may have in flight to one worker: bounds its memory.
     ingest_receive_maximum: int = Field(10_000, ge=10, le=65_535)
-    ingest_max_future_s: int = Field(600, ge=0)
-    ingest_max_past_days: int = Field(400, ge=1)
+    ingest_max_future_s: int = Field(TS_MAX_FUTURE_S, ge=0)
+    ingest_max_past_days: int = Field(TS_MAX_PAST_DAYS, ge=1)
     ingest_registry_refresh_s: float = Field(30.0, gt=0)
     ingest_metrics_port: int = Field(9108, ge=0, le=65_535, description="0 disables /metrics")
+    ingest_metrics_host: str = Field("127.0.0.1", description="0.0.0.0 inside a container")
     ingest_reject_payload_bytes: int = Field(2048, ge=0, le=16_384)
 
     retention_days: int = Field(90, ge=1, description="raw telemetry and events")
@@ -65,6 +69,13 @@ class Settings(BaseSettings):
         if self.mqtt_admin_url is None:
             raise SettingsError("YIJU_MQTT_ADMIN_URL is not set (mqtt://user:password@host:port)")
         return self.mqtt_admin_url
+
+    def to_env(self, **overrides: object) -> dict[str, str]:
+        """The environment of a child process that rebuilds these settings (with `overrides`)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YIJU_")}
+        values = self.model_dump() | overrides
+        env.update({f"YIJU_{k.upper()}": str(v) for k, v in values.items() if v is not None})
+        return env
 
 
 def _explain(error: ValidationError) -> str:

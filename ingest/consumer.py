@@ -1,4 +1,9 @@
-"""The MQTT side of a worker: a persistent v5 session on the shared subscription, manual acks.
+"""The MQTT side of a worker: a persistent v5 session, QoS 1, manual acks.
+
+Several workers split the stream with a shared subscription (`$share/<group>/...`). A single
+worker subscribes without sharing: Mosquitto 2.0 does not restore shared subscriptions from its
+persistence file, so after a broker restart messages published before the workers resubscribe
+would find no subscriber, while a plain subscription of a persistent session is restored.
 
 Callbacks stay thin: a message is appended to `pending`; nothing is acknowledged until the
 worker says its batch is committed. The broker never has more than `receive_maximum`
@@ -27,9 +32,11 @@ logger = logging.getLogger(__name__)
 class MqttSource:
     """Receives device messages and acknowledges them after commit."""
 
-    def __init__(self, settings: Settings, client_id: str) -> None:
+    def __init__(self, settings: Settings, client_id: str, *, shared: bool) -> None:
         self._url = settings.require_mqtt()
-        self._topic = subscription(settings.ingest_share_group)
+        self._topic = subscription(settings.ingest_share_group if shared else None)
+        # The form not in use, dropped on connect in case this session used it before.
+        self._other_topic = subscription(None if shared else settings.ingest_share_group)
         self._client = make_client(self._url, client_id, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -56,6 +63,7 @@ class MqttSource:
         self._backoff = 0.5
         metrics.BROKER_CONNECTED.set(1)
         logger.info("connected to broker (session present: %s)", flags.session_present)
+        client.unsubscribe(self._other_topic)
         client.subscribe(self._topic, qos=1)
 
     def _on_subscribe(

@@ -40,8 +40,8 @@ class _QuietHandler(WSGIRequestHandler):
         logger.debug("http %s", format % args)
 
 
-def serve(port: int, health: Callable[[], dict[str, Any]]) -> WSGIServer:
-    """Serve /metrics and /healthz on 127.0.0.1:port in a daemon thread."""
+def serve(host: str, port: int, health: Callable[[], dict[str, Any]]) -> WSGIServer:
+    """Serve /metrics and /healthz on host:port in a daemon thread."""
     metrics_app = make_wsgi_app()
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -52,7 +52,7 @@ def serve(port: int, health: Callable[[], dict[str, Any]]) -> WSGIServer:
             return [json.dumps(report).encode()]
         return metrics_app(environ, start_response)
 
-    server = make_server("127.0.0.1", port, app, handler_class=_QuietHandler)
+    server = make_server(host, port, app, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="yiju-metrics", daemon=True).start()
     return server
 

@@ -29,9 +29,9 @@ logger = logging.getLogger(__name__)
 class IngestWorker(BatchWorker):
     """Stores device messages in TimescaleDB and rejects in `ingest_rejects`."""
 
-    def __init__(self, settings: Settings, pool: ConnectionPool, name: str) -> None:
+    def __init__(self, settings: Settings, pool: ConnectionPool, name: str, *, shared: bool) -> None:
         super().__init__(
-            MqttSource(settings, name),
+            MqttSource(settings, name, shared=shared),
             batch_size=settings.ingest_batch_size,
             batch_ms=settings.ingest_batch_ms,
         )
@@ -77,16 +77,18 @@ class IngestWorker(BatchWorker):
         }
 
 
-def run_worker(settings: Settings, index: int = 0, *, maintain: bool = True) -> None:
-    """Run one worker process until SIGTERM; worker 0 also runs the maintenance job."""
+def run_worker(settings: Settings, index: int = 0, workers: int = 1) -> None:
+    """Run worker `index` of `workers` until SIGTERM; worker 0 also runs the maintenance job."""
     name = f"{settings.ingest_client_id}-{index}"
     pool = open_pool(settings, name=name, max_size=2, configure=store.prepare_connection)
-    maintainer = Maintainer(settings) if maintain and index == 0 else None
+    maintainer = Maintainer(settings) if index == 0 else None
     server = None
     try:
-        worker = IngestWorker(settings, pool, name)
+        worker = IngestWorker(settings, pool, name, shared=workers > 1)
         if settings.ingest_metrics_port:
-            server = metrics.serve(settings.ingest_metrics_port + index, worker.health)
+            server = metrics.serve(
+                settings.ingest_metrics_host, settings.ingest_metrics_port + index, worker.health
+            )
         if maintainer:
             maintainer.start()
         logger.info("worker %s started", name)

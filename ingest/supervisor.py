@@ -15,9 +15,9 @@ from ingest.pipeline import run_worker
 logger = logging.getLogger(__name__)
 
 
-def _child(settings: Settings, index: int) -> None:
+def _child(settings: Settings, index: int, workers: int) -> None:
     setup_logging(settings.log_level)
-    run_worker(settings, index)
+    run_worker(settings, index, workers)
 
 
 def supervise(settings: Settings, workers: int) -> None:
@@ -44,7 +44,9 @@ def supervise(settings: Settings, workers: int) -> None:
             if proc is None or not proc.is_alive():
                 if proc is not None:
                     logger.error("worker %d exited with %s; restarting", index, proc.exitcode)
-                procs[index] = ctx.Process(target=_child, args=(settings, index), name=f"ingest-{index}")
+                procs[index] = ctx.Process(
+                    target=_child, args=(settings, index, workers), name=f"ingest-{index}"
+                )
                 procs[index].start()
         time.sleep(0.5)
     for proc in procs.values():

@@ -10,6 +10,8 @@ from types import TracebackType
 
 import paho.mqtt.client as mqtt
 import psycopg
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from psycopg import sql
 
 from core.broker import dynsec
@@ -42,21 +44,26 @@ class Fleet:
         self.settings = settings
         self.community_id = f"c-{secrets.token_hex(4)}"
         self.devices: list[Device] = []
-        self._conn = psycopg.connect(settings.database_url, autocommit=True)
         self._broker = dynsec.connect(settings.require_mqtt_admin())
         self.broker = self._broker.__enter__()
-        registry.add_community(
-            self._conn, id=self.community_id, name="测试小区", district="西陵区", lat=30.7, lon=111.3
-        )
+        with self._connect() as conn:
+            registry.add_community(
+                conn, id=self.community_id, name="测试小区", district="西陵区", lat=30.7, lon=111.3
+            )
+
+    def _connect(self) -> psycopg.Connection:
+        """A new connection each time, so a test may restart the database in between."""
+        return psycopg.connect(self.settings.database_url, autocommit=True)
 
     def add(self, kind: Kind, n: int = 1, *, seed: int = 0) -> list[Device]:
         """Register `n` devices of a kind, each with its own broker account."""
         made = []
         for _ in range(n):
             device_id = f"{kind.value.replace('_', '-')}-{secrets.token_hex(4)}"
-            creds = registry.add_device(
-                self._conn, self.broker, id=device_id, community_id=self.community_id, kind=kind
-            )
+            with self._connect() as conn:
+                creds = registry.add_device(
+                    conn, self.broker, id=device_id, community_id=self.community_id, kind=kind
+                )
             assert creds is not None
             made.append(
                 Device(device_id, kind, self.community_id, creds.password, MessageFactory(kind, seed=seed))
@@ -67,7 +74,8 @@ class Fleet:
     def count_rows(self, table: str, device_ids: Iterable[str] | None = None) -> int:
         ids = list(device_ids) if device_ids is not None else [d.id for d in self.devices]
         query = sql.SQL("SELECT count(*) FROM {} WHERE device_id = ANY(%s)").format(sql.Identifier(table))
-        row = self._conn.execute(query, (ids,)).fetchone()
+        with self._connect() as conn:
+            row = conn.execute(query, (ids,)).fetchone()
         return int(row[0]) if row else 0
 
     def __enter__(self) -> Fleet:
@@ -75,28 +83,36 @@ class Fleet:
 
     def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType] | None) -> None:
         ids = [d.id for d in self.devices]
-        for table in sorted({t.name for t in DEVICE_TABLES.values()}):
-            self._conn.execute(
-                sql.SQL("DELETE FROM {} WHERE device_id = ANY(%s)").format(sql.Identifier(table)), (ids,)
-            )
-        self._conn.execute(
-            "DELETE FROM ingest_rejects WHERE topic LIKE %s", (f"community/{self.community_id}/%",)
-        )
-        self._conn.execute("DELETE FROM devices WHERE community_id = %s", (self.community_id,))
-        self._conn.execute("DELETE FROM communities WHERE id = %s", (self.community_id,))
+        with self._connect() as conn:
+            for table in sorted({t.name for t in DEVICE_TABLES.values()}):
+                delete = sql.SQL("DELETE FROM {} WHERE device_id = ANY(%s)").format(sql.Identifier(table))
+                conn.execute(delete, (ids,))
+            prefix = f"community/{self.community_id}/%"
+            conn.execute("DELETE FROM ingest_rejects WHERE topic LIKE %s", (prefix,))
+            conn.execute("DELETE FROM devices WHERE community_id = %s", (self.community_id,))
+            conn.execute("DELETE FROM communities WHERE id = %s", (self.community_id,))
         for device_id in ids:
             self.broker.remove_device(device_id)
         self._broker.__exit__(None, None, None)
-        self._conn.close()
 
 
 class Publisher:
     """One device's MQTT connection; `publish_all` returns once the broker acknowledged each message."""
 
-    def __init__(self, settings: Settings, username: str, password: str, client_id: str = "") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        username: str,
+        password: str,
+        client_id: str = "",
+        *,
+        persistent: bool = False,
+    ) -> None:
         url = settings.require_mqtt()
         self.client = make_client(url, client_id or f"pub-{secrets.token_hex(4)}")
         self.client.username_pw_set(username, password)
+        self.client.max_inflight_messages_set(1000)
+        self.client.reconnect_delay_set(1, 2)
         self._acked: dict[int, object] = {}
         self._cond = threading.Condition()
         self.client.on_publish = self._on_publish
@@ -110,7 +126,11 @@ class Publisher:
 
         self.client.on_connect = on_connect
         host, port = host_port(url)
-        self.client.connect(host, port)
+        props = None
+        if persistent:  # the broker keeps our in-flight messages across its own restart
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 600
+        self.client.connect(host, port, clean_start=not persistent, properties=props)
         self.client.loop_start()
         if not connected.wait(10):
             raise TimeoutError("no CONNACK from broker")

@@ -18,14 +18,6 @@ from core.config import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def settings_env(settings: Settings, **overrides: object) -> dict[str, str]:
-    """The process environment that rebuilds these settings in a child process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YIJU_")}
-    values = settings.model_dump() | overrides
-    env.update({f"YIJU_{k.upper()}": str(v) for k, v in values.items() if v is not None})
-    return env
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,7 +44,7 @@ class IngestProcess:
         self.log = ROOT / ".local" / "log" / f"test-ingest-{self.port}.log"
 
     def start(self) -> None:
-        env = settings_env(self.settings, ingest_metrics_port=self.port)
+        env = self.settings.to_env(ingest_metrics_port=self.port)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -148,18 +148,29 @@ class DynSec:
 
 @contextmanager
 def connect(admin_url: AnyUrl, timeout_s: float = 10.0) -> Iterator[DynSec]:
-    """An admin session on the broker's dynamic-security API."""
+    """An admin session on the broker's dynamic-security API (resubscribes after a reconnect)."""
     client = make_client(admin_url)
     ready = threading.Event()
+    refused: list[object] = []
+
+    def on_connect(c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+        if getattr(reason, "is_failure", False):
+            refused.append(reason)
+            ready.set()
+            return
+        c.subscribe(RESPONSE_TOPIC, qos=1)
+
+    client.on_connect = on_connect
     client.on_subscribe = lambda *_args: ready.set()
     host, port = host_port(admin_url)
     client.connect(host, port, keepalive=30)
     client.loop_start()
     try:
         session = DynSec(client, timeout_s)
-        client.subscribe(RESPONSE_TOPIC, qos=1)
-        if not ready.wait(timeout_s):
-            raise BrokerAdminError(f"could not subscribe to {RESPONSE_TOPIC} at {host}:{port}")
+        if not ready.wait(timeout_s) or refused:
+            raise BrokerAdminError(
+                f"no dynamic-security session at {host}:{port}: {refused[0] if refused else 'timed out'}"
+            )
         yield session
     finally:
         client.disconnect()

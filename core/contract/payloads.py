@@ -15,9 +15,17 @@ from msgspec import Meta
 from core.contract.topics import Channel, Kind
 
 Ts = Annotated[datetime, Meta(tz=True, description="RFC 3339 time with offset")]
-Seq = Annotated[int, Meta(ge=0, le=2**63 - 1, description="increases per device within a boot")]
+Seq = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=2**63 - 1,
+        description="one counter per device across all channels, increasing within a boot",
+    ),
+]
 Boot = Annotated[int, Meta(ge=0, le=2**31 - 1, description="reboot counter")]
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# `(?!\n)$`: Python's `$` also matches before a final newline; ECMAScript validators do not.
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*(?!\n)$"
 Label = Annotated[str, Meta(min_length=1, max_length=64, pattern=_PRINTABLE)]
 Compartment = Annotated[int, Meta(ge=0, le=9999)]
 Floor = Annotated[int, Meta(ge=-10, le=200)]
@@ -115,7 +123,7 @@ class GatePassage(Envelope, tag_field="event", tag="passage"):
     """A vehicle passes the gate camera."""
 
     direction: Literal["in", "out"]
-    plate_hash: Annotated[str, Meta(pattern=r"^[0-9a-f]{16,128}$")]
+    plate_hash: Annotated[str, Meta(pattern=r"^[0-9a-f]{16,128}(?!\n)$")]
     lane: Annotated[int, Meta(ge=0, le=99)]
 
 
@@ -145,6 +153,7 @@ class LockerTelemetry(Envelope):
     temperature_c: TemperatureC
 
     def __post_init__(self) -> None:
+        """compartments_occupied must not exceed compartments_total."""
         if self.compartments_occupied > self.compartments_total:
             raise ValueError("compartments_occupied exceeds compartments_total")
 
@@ -204,7 +213,7 @@ class ElevatorTelemetry(Envelope):
     door: Literal["open", "closed"]
     speed_mps: Annotated[float, Meta(ge=0, le=20)]
     load_kg: Annotated[float, Meta(ge=0, le=10_000)]
-    vibration_rms: Annotated[float, Meta(ge=0, le=100)]
+    vibration_rms: Annotated[float, Meta(ge=0, le=100, description="car vibration RMS in m/s²")]
     mode: Literal["normal", "inspection", "fire", "locked", "overload"]
 
 

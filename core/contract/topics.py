@@ -10,6 +10,10 @@ CONTRACT_VERSION = 1
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
 ROOT = "community"
 MAX_PAYLOAD_BYTES = 16 * 1024
+# Default acceptance window for `ts` around the time ingest receives a message (tunable in
+# settings): clocks may run a little ahead; history may be backfilled up to this far back.
+TS_MAX_FUTURE_S = 600
+TS_MAX_PAST_DAYS = 400
 
 _ID = re.compile(ID_PATTERN)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import msgspec
@@ -36,14 +37,16 @@ def _table_name(kind: Kind, channel: Channel) -> str:
 def _row_maker(struct: type[Envelope], columns: tuple[str, ...]) -> Callable[[str, Envelope], Row]:
     fields = struct.__struct_fields__
     tag = event_name(struct)
-    # Per column: position in the struct's tuple, -1 for the event tag, None when absent.
-    plan = [
-        -1 if name == "event" else (fields.index(name) if name in fields else None) for name in columns[1:]
-    ]
+    ts_at = fields.index("ts")
+    # Per column after (device_id, ts): position in the struct's tuple, -1 for the event tag,
+    # None when the struct has no such field.
+    plan = [-1 if n == "event" else (fields.index(n) if n in fields else None) for n in columns[2:]]
 
     def make(device_id: str, payload: Envelope) -> Row:
         values = msgspec.structs.astuple(payload)
-        return (device_id, *[tag if i == -1 else None if i is None else values[i] for i in plan])
+        # UTC in storage; PostgreSQL also refuses offsets beyond ±15:59 that RFC 3339 allows.
+        ts = values[ts_at].astimezone(UTC)
+        return (device_id, ts, *[tag if i == -1 else None if i is None else values[i] for i in plan])
 
     return make
 
