@@ -7,11 +7,12 @@ from typing import Annotated
 import psycopg
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from core.broker import dynsec
 from core.config import get_settings
 from core.contract.topics import Kind
-from core.db import maintenance
+from core.db import maintenance, stats
 from core.db.migrate import migrate
 from core.db.pool import wait_for_database
 from core.logs import setup_logging
@@ -47,6 +48,23 @@ def db_maintain() -> None:
     settings = get_settings()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         console.print(maintenance.run_once(conn, settings))
+
+
+@db_app.command("stats")
+def db_stats(window: Annotated[str, typer.Option(help="PostgreSQL interval")] = "10 minutes") -> None:
+    """Print rows per device table and rejects by reason over a recent window."""
+    settings = get_settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        rows = stats.recent_rows(conn, window)
+        rejects = stats.recent_rejects(conn, window)
+    table = Table(title=f"Yiju ingest, last {window}")
+    for column in ("table", "rows", "last ingested"):
+        table.add_column(column)
+    for name, count, last in rows:
+        table.add_row(name, str(count), last.isoformat(timespec="seconds") if last else "-")
+    for reason, count in rejects:
+        table.add_row(f"[yellow]rejected: {reason}[/yellow]", str(count), "")
+    Console().print(table)
 
 
 @broker_app.command("bootstrap")

@@ -7,7 +7,7 @@ import typer
 from core.cli import broker_app, communities_app, db_app, devices_app
 from core.config import SettingsError
 from ingest import cli as ingest_cli
-from simulators.cli import contract_app
+from simulators.cli import contract_app, simulate_app
 
 app = typer.Typer(help="Yiju (宜居): smart-community IoT and facilities operations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -15,6 +15,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(communities_app, name="communities")
 app.add_typer(devices_app, name="devices")
 app.add_typer(contract_app, name="contract")
+app.add_typer(simulate_app, name="simulate")
 app.command("ingest")(ingest_cli.run)
 
 

@@ -16,7 +16,7 @@ from core.db.tables import TELEMETRY_TABLES
 
 logger = logging.getLogger(__name__)
 
-_LOCK_KEY = 0x59494A56  # one maintainer at a time across all processes
+LOCK_KEY = 0x59494A56  # one maintainer at a time across all processes
 RAW_TABLES = (*TELEMETRY_TABLES, "ingest_rejects")
 
 
@@ -32,7 +32,7 @@ class Report:
 
 def run_once(conn: psycopg.Connection, settings: Settings) -> Report:
     """One pass; skipped when another process holds the maintenance lock (conn in autocommit)."""
-    locked = conn.execute(MAINTENANCE.try_lock, (_LOCK_KEY,)).fetchone()
+    locked = conn.execute(MAINTENANCE.try_lock, (LOCK_KEY,)).fetchone()
     edition = rollups.license_of(conn)
     if not (locked and locked[0]):
         return Report(edition, 0, 0, skipped=True)
@@ -52,7 +52,7 @@ def run_once(conn: psycopg.Connection, settings: Settings) -> Report:
             dropped += int(row[0]) if row else 0
         return Report(edition, hours, dropped)
     finally:
-        conn.execute(MAINTENANCE.unlock, (_LOCK_KEY,))
+        conn.execute(MAINTENANCE.unlock, (LOCK_KEY,))
 
 
 class Maintainer(threading.Thread):

@@ -55,3 +55,14 @@ class MAINTENANCE:
     add_retention_policy: Final = """
         SELECT add_retention_policy(%s::regclass, drop_after => %s::interval, if_not_exists => true)"""
     remove_retention_policy: Final = "SELECT remove_retention_policy(%s::regclass, if_exists => true)"
+
+
+class STATS:
+    """What the demo and operators glance at: recent rows per table and rejects by reason."""
+
+    table_recent: Final = """
+        SELECT {name}::text, count(*), max(ingested_at) FROM {table}
+        WHERE ts > now() - %(window)s::interval"""
+    rejects_recent: Final = """
+        SELECT reason, count(*) FROM ingest_rejects
+        WHERE received_at > now() - %(window)s::interval GROUP BY reason ORDER BY 2 DESC"""

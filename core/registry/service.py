@@ -34,6 +34,11 @@ def add_community(
         raise RegistryError(f"community {id!r} already exists") from None
 
 
+def community_exists(conn: psycopg.Connection, id: str) -> bool:
+    """Whether a community is registered."""
+    return conn.execute(REGISTRY.community_exists, (id,)).fetchone() is not None
+
+
 def add_device(
     conn: psycopg.Connection,
     broker: DynSec | None,
@@ -55,7 +60,7 @@ def add_device(
     except ValueError:
         raise RegistryError(f"unknown kind {kind!r}; one of {', '.join(Kind)}") from None
     with conn.transaction():
-        if conn.execute(REGISTRY.community_exists, (community_id,)).fetchone() is None:
+        if not community_exists(conn, community_id):
             raise RegistryError(f"community {community_id!r} does not exist")
         try:
             conn.execute(REGISTRY.add_device, (id, community_id, kind.value, building_id, location, id))

@@ -1,0 +1,27 @@
+"""Recent ingest activity: rows per device table and rejects by reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+from core.db.queries import STATS
+from core.db.tables import TELEMETRY_TABLES
+
+
+def recent_rows(
+    conn: psycopg.Connection, window: str = "10 minutes"
+) -> list[tuple[str, int, datetime | None]]:
+    """(table, rows with ts in the window, last ingested_at) for every device table."""
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL(STATS.table_recent).format(name=sql.Literal(t), table=sql.Identifier(t))
+        for t in TELEMETRY_TABLES
+    )
+    return [(r[0], r[1], r[2]) for r in conn.execute(query, {"window": window}).fetchall()]
+
+
+def recent_rejects(conn: psycopg.Connection, window: str = "10 minutes") -> list[tuple[str, int]]:
+    """(reason, count) of messages rejected in the window."""
+    return [(r[0], r[1]) for r in conn.execute(STATS.rejects_recent, {"window": window}).fetchall()]
