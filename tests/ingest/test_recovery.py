@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 
+import psutil
 import psycopg
 import pytest
 from psycopg import sql
@@ -116,3 +117,39 @@ def test_broker_restart_mid_stream(
 
     _run_with_fault(fleet, gateway, restart_broker)
     wait_until(ingest.ready, 30, "ingest resubscribed")
+
+
+def test_kill_9_one_of_two_shared_workers_mid_stream(
+    settings: Settings, fleet: Fleet, gateway: Callable[[], Publisher]
+) -> None:
+    proc = IngestProcess(settings, workers=2)
+    proc.start()
+    try:
+        assert proc.proc is not None
+        supervisor = psutil.Process(proc.proc.pid)
+
+        def workers() -> list[psutil.Process]:
+            # multiprocessing also starts a resource tracker: keep only the live spawned workers
+            found = []
+            for child in supervisor.children():
+                try:
+                    if "spawn_main" in " ".join(child.cmdline()):
+                        found.append(child)
+                except psutil.ZombieProcess:
+                    continue  # killed, not yet reaped by the supervisor
+            return found
+
+        wait_until(lambda: len(workers()) == 2, 30, "two workers")
+
+        def crash_one() -> None:
+            victim = workers()[-1]
+            victim.kill()
+            wait_until(
+                lambda: len(workers()) == 2 and victim.pid not in {w.pid for w in workers()},
+                30,
+                "the supervisor to restart the worker",
+            )
+
+        _run_with_fault(fleet, gateway, crash_one)
+    finally:
+        assert proc.stop() == 0
