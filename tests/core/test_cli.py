@@ -1,0 +1,104 @@
+"""The commands people and scripts rely on, run as a user would (typer's runner, real services)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from core.broker import dynsec
+from core.config import Settings, get_settings
+from tests.factories import Publisher
+from yiju.cli import app
+
+
+@pytest.fixture
+def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """A runner whose commands see the test settings."""
+    for key, value in settings.to_env().items():
+        if key.startswith("YIJU_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_add_community_and_device_prints_working_credentials(
+    run: CliRunner, settings: Settings, conn: psycopg.Connection
+) -> None:
+    cid, did = f"cli-{secrets.token_hex(3)}", f"lift-{secrets.token_hex(3)}"
+    added = run.invoke(
+        app,
+        [
+            "communities",
+            "add",
+            "--id",
+            cid,
+            "--name",
+            "学院街",
+            "--district",
+            "西陵区",
+            "--lat",
+            "30.7",
+            "--lon",
+            "111.3",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    device = run.invoke(app, ["devices", "add", "--community", cid, "--kind", "elevator", "--id", did])
+    assert device.exit_code == 0, device.output
+    creds = dict(line.split("=", 1) for line in device.stdout.splitlines() if "=" in line)
+    assert creds["username"] == did and len(creds["password"]) >= 24
+    pub = Publisher(settings, creds["username"], creds["password"])
+    try:
+        assert pub.refused is None
+    finally:
+        pub.close()
+    again = run.invoke(app, ["devices", "add", "--community", cid, "--kind", "elevator", "--id", did])
+    assert again.exit_code == 2 and "already exists" in again.output
+    with dynsec.connect(settings.require_mqtt_admin()) as broker:
+        broker.remove_device(did)
+    conn.execute("DELETE FROM devices WHERE id = %s", (did,))
+    conn.execute("DELETE FROM communities WHERE id = %s", (cid,))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["devices", "add", "--community", "nowhere-x", "--kind", "elevator", "--id", "lift-zz"],
+            "does not exist",
+        ),
+        (["devices", "add", "--community", "c1", "--kind", "toaster", "--id", "lift-zz"], "toaster"),
+        (["devices", "add", "--community", "c1", "--kind", "elevator", "--id", "Lift_1"], "must match"),
+        (
+            [
+                "communities",
+                "add",
+                "--id",
+                "c-x",
+                "--name",
+                "n",
+                "--district",
+                "d",
+                "--lat",
+                "91",
+                "--lon",
+                "0",
+            ],
+            "lat",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_error(run: CliRunner, args: list[str], message: str) -> None:
+    result = run.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_migrate_twice_is_a_no_op(run: CliRunner) -> None:
+    result = run.invoke(app, ["db", "migrate"])
+    assert result.exit_code == 0 and "migrations applied: 0" in result.output
