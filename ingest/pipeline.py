@@ -72,7 +72,7 @@ class IngestWorker(BatchWorker):
             "worker": self.name,
             "broker_connected": self.source.connected,
             "subscribed": self.source.subscribed,
-            "pending": len(self.source.pending),
+            "pending": len(self.source.pending) + self.in_flight,
             "seconds_since_commit": round(time.time() - last, 3) if last else None,
         }
 

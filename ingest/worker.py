@@ -2,13 +2,20 @@
 
 Concrete workers implement `process` (one atomic batch) and `dead_letter` (one message that
 the database refuses even alone); everything cross-cutting lives here, as in Zulip's queue
-workers. A signal only asks the loop to stop; the loop then drains its batch and exits.
+workers. A signal only asks the loop to stop; the loop then drains its batches and exits.
+
+Two threads, so that reading MQTT and waiting on the database overlap: the main thread owns
+the MQTT client (receives, batches, acknowledges); a writer thread commits one batch at a
+time and hands it back. Only the main thread touches paho, only the writer the database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import signal
+import threading
 import time
 from types import FrameType
 
@@ -28,12 +35,17 @@ TRANSIENT = (psycopg.OperationalError, PoolTimeout)
 class BatchWorker:
     """Pulls messages from a source, hands batches to `process`, acknowledges after commit."""
 
-    def __init__(self, source: MqttSource, *, batch_size: int, batch_ms: int) -> None:
+    def __init__(self, source: MqttSource, *, batch_size: int, batch_ms: int, drain_s: float = 20.0) -> None:
         self.source = source
         self.batch_size = batch_size
         self.batch_s = batch_ms / 1000
+        self.drain_s = drain_s
         self.stopping = False
         self.last_commit_at: float | None = None
+        self.in_flight = 0  # messages handed to the writer and not yet acknowledged
+        self._todo: queue.Queue[list[Inbound] | None] = queue.Queue(maxsize=1)
+        self._done: queue.SimpleQueue[list[Inbound]] = queue.SimpleQueue()
+        self._abandon = threading.Event()  # stop retrying: the database stayed away past the drain
 
     def process(self, items: list[Inbound]) -> None:
         """Validate and commit a batch atomically (raise to roll it back)."""
@@ -47,53 +59,95 @@ class BatchWorker:
         logger.info("signal %s: draining and stopping", signum)
         self.stopping = True
 
+    # --- main thread: MQTT ---------------------------------------------------------------------
+
     def run(self) -> None:
         """Loop until asked to stop, then commit what was received and disconnect."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        writer = threading.Thread(target=self._write_loop, name="yiju-writer", daemon=True)
+        writer.start()
         self.source.start()
         first_at = 0.0
         while not self.stopping:
+            self._ack_committed()
             pending = self.source.pending
             if not pending:
                 self.source.pump(timeout=0.2)
                 first_at = time.monotonic()
                 continue
             wait = first_at + self.batch_s - time.monotonic()
-            if len(pending) < self.batch_size and wait > 0:
-                self.source.pump(timeout=wait)
+            if (len(pending) < self.batch_size and wait > 0) or self._todo.full():
+                self.source.pump(timeout=max(min(wait, 0.01), 0.001))
                 continue
-            self.flush()
+            self._hand_over()
             first_at = time.monotonic()
-        self.flush(draining=True)
+        self._drain(writer)
         self.source.close()
 
-    def flush(self, *, draining: bool = False) -> None:
-        """Commit everything pending (in batches), retrying while the database is away."""
-        while self.source.pending:
-            items = self.source.pending[: self.batch_size]
-            del self.source.pending[: self.batch_size]
-            metrics.PENDING.set(len(self.source.pending) + len(items))
-            if not self._commit(items, draining=draining):
-                return  # stopping while the database is down: the broker keeps the messages
-            self.source.ack(items)
-        metrics.PENDING.set(0)
+    def _hand_over(self) -> None:
+        items = self.source.pending[: self.batch_size]
+        del self.source.pending[: self.batch_size]
+        self.in_flight += len(items)
+        metrics.PENDING.set(len(self.source.pending) + self.in_flight)
+        self._todo.put_nowait(items)
 
-    def _commit(self, items: list[Inbound], *, draining: bool) -> bool:
+    def _ack_committed(self) -> None:
+        while True:
+            try:
+                items = self._done.get_nowait()
+            except queue.Empty:
+                return
+            self.source.ack(items)
+            self.in_flight -= len(items)
+            metrics.PENDING.set(len(self.source.pending) + self.in_flight)
+
+    def _drain(self, writer: threading.Thread) -> None:
+        """Commit and acknowledge what was received, reading nothing new (the broker keeps that).
+
+        Gives up after `drain_s` if the database stays away: unacknowledged messages are
+        redelivered to the next worker that connects with this session.
+        """
+        deadline = time.monotonic() + self.drain_s
+        while self.source.pending and time.monotonic() < deadline:
+            self._ack_committed()
+            if self._todo.full():
+                time.sleep(0.005)
+            else:
+                self._hand_over()
+        with contextlib.suppress(queue.Full):
+            self._todo.put(None, timeout=max(deadline - time.monotonic(), 0.01))
+        while writer.is_alive() and time.monotonic() < deadline:
+            self._ack_committed()
+            writer.join(timeout=0.01)
+        if writer.is_alive() or self.source.pending:
+            self._abandon.set()
+            logger.warning(
+                "database unavailable while stopping; the broker keeps the unacknowledged messages"
+            )
+            writer.join(timeout=5)
+        self._ack_committed()
+
+    # --- writer thread: database ---------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while (items := self._todo.get()) is not None:
+            if self._commit(items):
+                self._done.put(items)
+
+    def _commit(self, items: list[Inbound]) -> bool:
         started = time.perf_counter()
         retrying = Retrying(
             retry=retry_if_exception_type(TRANSIENT),
             wait=wait_exponential_jitter(initial=0.2, max=10),
-            # While the database is away, keep retrying; once asked to stop, give up soon.
-            stop=lambda state: self.stopping and (draining or state.attempt_number > 3),
-            sleep=self._wait_pumping,
+            stop=lambda _state: self._abandon.is_set(),  # while the database is away, keep trying
+            sleep=self._sleep,
             before_sleep=self._log_retry,
             reraise=True,
         )
         try:
             retrying(self._process_isolating_poison, items)
         except TRANSIENT:
-            logger.warning("database unavailable while stopping; %d messages left unacknowledged", len(items))
             return False
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_SIZE.observe(len(items))
@@ -101,6 +155,10 @@ class BatchWorker:
         metrics.LAST_COMMIT.set(self.last_commit_at)
         metrics.LAG.set(metrics.seconds_since(items[0].received_at))
         return True
+
+    def _sleep(self, seconds: float) -> None:
+        """Back off between retries, cut short when the worker gives up."""
+        self._abandon.wait(seconds)
 
     @staticmethod
     def _log_retry(state: RetryCallState) -> None:
@@ -128,9 +186,3 @@ class BatchWorker:
             middle = len(items) // 2
             self._process_isolating_poison(items[:middle])
             self._process_isolating_poison(items[middle:])
-
-    def _wait_pumping(self, delay: float) -> None:
-        """Sleep `delay` while keeping the broker connection alive (no acks are sent)."""
-        until = time.monotonic() + delay
-        while (left := until - time.monotonic()) > 0 and not self.stopping:
-            self.source.pump(timeout=min(left, 0.5))

@@ -93,6 +93,16 @@ def test_kill_9_worker_mid_stream_then_restart(
     _run_with_fault(fleet, gateway, crash)
 
 
+def test_sigterm_mid_stream_drains_and_exits_cleanly(
+    fleet: Fleet, gateway: Callable[[], Publisher], ingest: IngestProcess
+) -> None:
+    def stop_and_start() -> None:
+        assert ingest.stop() == 0
+        ingest.start()
+
+    _run_with_fault(fleet, gateway, stop_and_start)
+
+
 def test_database_restart_mid_stream(
     fleet: Fleet, gateway: Callable[[], Publisher], ingest: IngestProcess
 ) -> None:
