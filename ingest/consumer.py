@@ -22,6 +22,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from core.broker.client import host_port, make_client
 from core.config import Settings
+from core.contract.delivery import QOS
 from core.contract.topics import subscription
 from ingest import metrics
 from ingest.models import Inbound
@@ -64,7 +65,7 @@ class MqttSource:
         metrics.BROKER_CONNECTED.set(1)
         logger.info("connected to broker (session present: %s)", flags.session_present)
         client.unsubscribe(self._other_topic)
-        client.subscribe(self._topic, qos=1)
+        client.subscribe(self._topic, qos=QOS)
 
     def _on_subscribe(
         self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: Properties | None

@@ -1,4 +1,4 @@
-"""SQL of the ingest path: COPY into a per-connection staging table, then one idempotent insert."""
+"""SQL of the ingest path: one COPY of the whole batch into staging, then idempotent inserts."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from typing import Final
 class INGEST:
     """Batch writes."""
 
-    create_stage: Final = (
-        "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-    )
-    copy_stage: Final = "COPY {stage} ({columns}) FROM STDIN"
-    insert_from_stage: Final = (
-        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT DO NOTHING"
-    )
+    column_types: Final = """
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+        FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped"""
+    create_stage: Final = "CREATE TEMP TABLE IF NOT EXISTS stage_batch ({columns}) ON COMMIT DELETE ROWS"
+    copy_stage: Final = "COPY stage_batch ({columns}) FROM STDIN"
+    insert_from_stage: Final = """
+        INSERT INTO {table} ({columns}) SELECT {columns} FROM stage_batch WHERE target = {target}
+        ON CONFLICT DO NOTHING"""
+    invalidate: Final = "INSERT INTO rollup_invalidations (source_table, lo, hi) VALUES {values}"
     copy_rejects: Final = (
         "COPY ingest_rejects (received_at, topic, reason, detail, payload, payload_size, worker) FROM STDIN"
     )
-    invalidate: Final = "INSERT INTO rollup_invalidations (source_table, lo, hi) VALUES (%s, %s, %s)"
