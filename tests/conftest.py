@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from core.broker.client import purge_sessions
 from core.config import Settings
 from core.db.migrate import migrate
 from tests.factories import Fleet
@@ -46,8 +47,11 @@ def settings() -> Iterator[Settings]:
             "ingest_client_id": f"test-{run_id}",
             "ingest_share_group": f"t{run_id}",
             "ingest_metrics_port": 0,
+            # A session left behind by a crashed test must not queue the broker full for a week.
+            "ingest_session_expiry_s": 60,
         }
     )
+    purge_sessions(base.require_mqtt(), [f"test-{run_id}-{i}" for i in range(4)])
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name)))
 

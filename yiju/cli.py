@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from bench.cli import app as bench_app
 from core.cli import broker_app, communities_app, db_app, devices_app
 from core.config import SettingsError
 from ingest import cli as ingest_cli
@@ -17,9 +18,6 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(contract_app, name="contract")
 app.add_typer(simulate_app, name="simulate")
 app.command("ingest")(ingest_cli.run)
-
-
-bench_app = typer.Typer(help="Benchmarks that print figures and draw plots.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
 

@@ -121,17 +121,28 @@ class DynSec:
     def ensure_service_account(
         self, username: str, password: str, role: str, acls: list[dict[str, Any]]
     ) -> None:
-        """Create or update a service account (ingest, simulators) with exactly these ACLs."""
+        """Create a service account (ingest, simulators) or update it in place.
+
+        The role is changed in place, never deleted: deleting a role disconnects every client
+        holding it, which would interrupt a running ingest. ACLs no longer wanted stay; remove
+        them by hand.
+        """
         self.run(
             [
-                {"command": "deleteRole", "rolename": role},
-                {"command": "createRole", "rolename": role, "acls": acls},
-                {"command": "createClient", "username": username, "password": password},
-                {"command": "setClientPassword", "username": username, "password": password},
-                {"command": "addClientRole", "username": username, "rolename": role},
+                {"command": "createRole", "rolename": role},
+                *({"command": "addRoleACL", "rolename": role, **acl} for acl in acls),
             ],
-            tolerate=("not found", "already exists"),
+            tolerate=("already exists",),
         )
+        (found,) = self.run([{"command": "getClient", "username": username}], tolerate=("not found",))
+        if "error" in found:
+            create = {"command": "createClient", "username": username, "password": password}
+            self.run([{**create, "roles": [{"rolename": role}]}])
+            return
+        commands = [{"command": "setClientPassword", "username": username, "password": password}]
+        if role not in {r.get("rolename") for r in found.get("data", {}).get("client", {}).get("roles", [])}:
+            commands.append({"command": "addClientRole", "username": username, "rolename": role})
+        self.run(commands)
 
     def ensure_ingest_account(self, username: str, password: str) -> None:
         """The ingest account: may subscribe to every device topic, in any share group; publish nothing."""

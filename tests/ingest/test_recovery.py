@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from core.broker.client import purge_sessions
 from core.broker.dynsec import new_password
 from core.config import Settings
 from core.contract.topics import Kind
@@ -44,6 +45,7 @@ def gateway(settings: Settings, fleet: Fleet) -> Iterator[Callable[[], Publisher
     yield connect
     for pub in made:
         pub.close()
+    purge_sessions(fleet.settings.require_mqtt(), [f"{name}-{i}" for i in range(len(made))])
     fleet.broker.run(
         [{"command": "deleteClient", "username": name}, {"command": "deleteRole", "rolename": name}]
     )

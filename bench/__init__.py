@@ -1,0 +1,1 @@
+"""Benchmarks that print their figures beside targets and draw plots (`yiju bench ...`)."""
