@@ -106,11 +106,21 @@ class MqttSource:
         """Do network work for up to `timeout` seconds, reconnecting when the link is down."""
         rc = self._client.loop(timeout=timeout)
         if rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN):
+            self._read_buffered()
             return
         if time.monotonic() >= self._next_reconnect:
             self._reconnect()
         else:
             time.sleep(min(timeout, 0.05))
+
+    def _read_buffered(self, most: int = 256) -> None:
+        """Read on while packets are already waiting: paho's loop() reads one per select()."""
+        read = self._client.loop_read
+        pending = self.pending
+        for _ in range(most):
+            before = len(pending)
+            if read() != mqtt.MQTT_ERR_SUCCESS or len(pending) == before:
+                return
 
     def ack(self, items: list[Inbound]) -> None:
         """Acknowledge committed messages still owned by the current broker session."""
