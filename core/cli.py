@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.broker import dynsec
+from core.broker.client import purge_sessions
 from core.config import get_settings
 from core.contract.topics import Kind
 from core.db import maintenance, stats
@@ -77,6 +78,14 @@ def broker_bootstrap() -> None:
     with dynsec.connect(settings.require_mqtt_admin()) as broker:
         broker.ensure_ingest_account(url.username, url.password)
     console.print(f"broker account {url.username!r} ready")
+
+
+@broker_app.command("forget-sessions")
+def broker_forget_sessions(client_ids: Annotated[list[str], typer.Argument(help="MQTT client ids")]) -> None:
+    """Make the broker drop persistent sessions and their queued messages (e.g. a finished demo's)."""
+    settings = get_settings()
+    purge_sessions(settings.require_mqtt(), client_ids)
+    console.print(f"sessions dropped: {', '.join(client_ids)}")
 
 
 @communities_app.command("add")
