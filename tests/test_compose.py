@@ -1,180 +1,49 @@
 """docker-compose.yml, the Dockerfile and the broker's docker.conf, checked without a Docker engine.
 
-What needs no engine is checked here: paths, settings, commands and URLs agree with the code, and
-the broker config really starts a Mosquitto 2.0 (Debian's) with the same shared settings.
+What needs no engine is checked here: paths, settings, commands and URLs agree with the code.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import secrets
-import shlex
 import shutil
 import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import paho.mqtt.client as mqtt
 import pytest
-import typer
-import yaml
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.reasoncodes import ReasonCode
-from pydantic import AnyUrl
-from typer.core import TyperGroup
 
-from core.broker import dynsec
 from core.config import Settings
-from tests.processes import free_port, wait_until
-from yiju.cli import app
-
-ROOT = Path(__file__).resolve().parent.parent
-COMPOSE = ROOT / "docker-compose.yml"
-ENV_EXAMPLE = ROOT / ".env.example"
-DOCKERFILE = ROOT / "Dockerfile"
-DOCKER_CONF = ROOT / "deploy/mosquitto/docker.conf"
-INIT_DYNSEC = ROOT / "deploy/mosquitto/init-dynsec.sh"
-SHARED_CONF_DIR = "deploy/mosquitto/conf.d"
-IMAGE_PLUGIN = "/usr/lib/mosquitto_dynamic_security.so"  # where eclipse-mosquitto:2.0 has it
-IMAGE_CONFIG = "/mosquitto/config/mosquitto.conf"  # the config file the image's CMD reads
-NEEDED = {"YIJU_DATABASE_URL", "YIJU_MQTT_URL", "YIJU_MQTT_ADMIN_URL"}
-
-_VARIABLE = re.compile(
-    r"\$(?:(?P<escaped>\$)|\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*))"
+from tests.deploy_files import (
+    COMPOSE,
+    DOCKER_CONF,
+    ENV_EXAMPLE,
+    IMAGE_CONFIG,
+    IMAGE_PLUGIN,
+    INIT_DYNSEC,
+    NEEDED,
+    ROOT,
+    SHARED_CONF_DIR,
+    dockerfile,
+    env_example,
+    image_default,
+    load_compose,
+    mosquitto_conf,
+    mounts,
+    resolve,
+    service_using,
+    services,
+    yiju_commands,
+    yiju_services,
 )
-
-
-def interpolate(value: Any, env: dict[str, str]) -> Any:
-    """Compose's `${VAR}`, `${VAR:-default}`, `${VAR:?error}` and `$$`, applied to every string."""
-    if isinstance(value, dict):
-        return {key: interpolate(item, env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [interpolate(item, env) for item in value]
-    if not isinstance(value, str):
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        if match["escaped"]:
-            return "$"
-        name = match["name"] or match["bare"]
-        current = env.get(name, "")
-        if match["op"] and match["op"].endswith("-"):
-            return current or match["arg"]
-        if not current:
-            raise LookupError(f"{name} is not set ({match['arg'] or 'no default'})")
-        return current
-
-    return _VARIABLE.sub(substitute, value)
-
-
-def env_example() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs if not key.lstrip().startswith("#")}
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     """The compose file as docker compose sees it with the variables of .env.example."""
-    interpolated: dict[str, Any] = interpolate(yaml.safe_load(COMPOSE.read_text()), env_example())
-    return interpolated
-
-
-def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = compose["services"]
-    return found
-
-
-def yiju_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The services that run our image."""
-    return {
-        name: svc
-        for name, svc in services(compose).items()
-        if "build" in svc or str(svc.get("image", "")).startswith("yiju:")
-    }
-
-
-def service_using(compose: dict[str, Any], image: str) -> tuple[str, dict[str, Any]]:
-    """The one long-running service of an image (its init helpers have no restart policy)."""
-    matches = [
-        (name, svc)
-        for name, svc in services(compose).items()
-        if str(svc.get("image", "")).split(":")[0] == image and svc.get("restart", "no") != "no"
-    ]
-    assert len(matches) == 1, f"expected one long-running {image} service, found {matches}"
-    return matches[0]
-
-
-def mounts(svc: dict[str, Any]) -> dict[str, str]:
-    """Container path -> source (`./...` for bind mounts, a name for volumes)."""
-    found = {}
-    for entry in svc.get("volumes", []):
-        if isinstance(entry, dict):
-            found[entry["target"]] = entry["source"]
-        else:
-            source, target = entry.split(":")[:2]
-            found[target] = source
-    return found
-
-
-def dockerfile() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    lines = [line.strip() for line in text.splitlines()]
-    return [
-        (word.upper(), rest.strip())
-        for word, _, rest in (line.partition(" ") for line in lines if line and not line.startswith("#"))
-    ]
-
-
-def image_default(instruction: str) -> list[str]:
-    values = [json.loads(rest) for word, rest in dockerfile() if word == instruction]
-    assert values, f"the Dockerfile has no {instruction} (exec form)"
-    last: list[str] = values[-1]
-    return last
-
-
-def mosquitto_conf(path: Path) -> dict[str, list[str]]:
-    """directive -> its values, in file order."""
-    found: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            directive, _, value = line.strip().partition(" ")
-            found.setdefault(directive, []).append(value.strip())
-    return found
-
-
-def yiju_commands(svc: dict[str, Any]) -> list[list[str]]:
-    """The argument lists given to `yiju` by a service of our image."""
-    entrypoint = svc.get("entrypoint", image_default("ENTRYPOINT"))
-    command = svc.get("command", image_default("CMD"))
-    command = shlex.split(command) if isinstance(command, str) else command
-    if entrypoint == ["yiju"]:
-        return [command]
-    assert entrypoint in (["/bin/sh", "-c"], ["sh", "-c"]), f"unexpected entrypoint {entrypoint}"
-    runs = [shlex.split(part) for part in " ".join(command).split("&&")]
-    assert all(run[0] == "yiju" for run in runs), f"not only yiju commands: {command}"
-    return [run[1:] for run in runs]
-
-
-def resolve(args: list[str]) -> list[str]:
-    """The command path of `yiju <args>`; its options are parsed, so a wrong one raises."""
-    command = typer.main.get_command(app)
-    path: list[str] = []
-    rest = list(args)
-    while isinstance(command, TyperGroup):
-        assert rest, f"`yiju {' '.join(path)}` needs a subcommand"
-        name = rest.pop(0)
-        sub = command.commands.get(name)
-        assert sub is not None, f"`yiju {' '.join([*path, name])}` is not a command"
-        command, path = sub, [*path, name]
-    command.make_context(" ".join(["yiju", *path]), rest)
-    return path
+    return load_compose()
 
 
 def test_env_example_sets_every_required_variable(compose: dict[str, Any]) -> None:
@@ -332,131 +201,3 @@ def test_docker_compose_config_validates() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-
-
-def connack(port: int, username: str | None = None, password: str | None = None) -> ReasonCode | None:
-    """The broker's answer to a login, or None if nothing listens yet."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    if username is not None:
-        client.username_pw_set(username, password)
-    answers: list[ReasonCode] = []
-    client.on_connect = lambda _client, _userdata, _flags, code, _props: answers.append(code)
-    try:
-        client.connect("127.0.0.1", port, keepalive=10)
-    except OSError:
-        return None
-    deadline = time.monotonic() + 5
-    while not answers and time.monotonic() < deadline and client.loop(timeout=0.05) == 0:
-        pass
-    client.disconnect()
-    return answers[0] if answers else None
-
-
-class LocalBroker:
-    """Debian's mosquitto running docker.conf with the container's paths moved to a temp dir."""
-
-    def __init__(self, compose: dict[str, Any], workdir: Path) -> None:
-        plugins = sorted(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))
-        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not (Path(self.binary).exists() and plugins and shutil.which("mosquitto_ctrl")):
-            pytest.skip("Mosquitto with mosquitto_ctrl and the dynamic-security plugin is not installed")
-        self.port = free_port()
-        self.password = secrets.token_hex(12)
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-        _, broker = service_using(compose, "eclipse-mosquitto")
-        # Bind mounts are the repo's files, named volumes become folders here; longest container
-        # path first, so a file mount wins over its folder.
-        moved = sorted(
-            (
-                (target, str(ROOT / source) if source.startswith(".") else str(workdir / source))
-                for target, source in mounts(broker).items()
-            ),
-            key=lambda pair: -len(pair[0]),
-        )
-        (volume,) = [source for source in mounts(broker).values() if not source.startswith(".")]
-        self.data = workdir / volume
-        self.data.mkdir()
-        lines = []
-        for line in DOCKER_CONF.read_text().splitlines():
-            directive, _, value = line.partition(" ")
-            if directive == "listener":
-                line = f"listener {self.port} 127.0.0.1"
-            elif directive == "plugin":
-                line = f"plugin {plugins[0]}"
-            elif value.startswith("/") and not directive.startswith("#"):
-                target, host = next(((t, h) for t, h in moved if value.startswith(t)), ("", ""))
-                assert target, f"{directive} {value}: not on a volume the compose file mounts"
-                line = f"{directive} {host}{value[len(target) :]}"
-            lines.append(line)
-        self.config = workdir / "mosquitto.conf"
-        self.config.write_text("\n".join(lines) + "\n")
-        self.log = workdir / "mosquitto.log"
-        if os.geteuid() == 0:  # as in the image: the broker drops root and must write here
-            for path in (workdir, self.data):
-                shutil.chown(path, "mosquitto", "mosquitto")
-
-    def init_dynsec(self) -> subprocess.CompletedProcess[str]:
-        env = os.environ | {
-            "DYNSEC_FILE": str(self.data / "dynamic-security.json"),
-            "YIJU_BROKER_ADMIN_PASSWORD": self.password,
-        }
-        return subprocess.run(["sh", str(INIT_DYNSEC)], env=env, capture_output=True, text=True, check=True)
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [self.binary, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT
-            )
-        proc = self.proc
-        wait_until(
-            lambda: proc.poll() is not None or connack(self.port, "yiju-admin", self.password) is not None,
-            timeout=20,
-            what="mosquitto to accept connections",
-        )
-        assert proc.poll() is None, f"mosquitto exited:\n{self.log.read_text()}"
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-
-
-@pytest.fixture
-def local_broker(compose: dict[str, Any]) -> Iterator[LocalBroker]:
-    workdir = Path(tempfile.mkdtemp(prefix="yiju-mosquitto-"))
-    broker = None
-    try:
-        broker = LocalBroker(compose, workdir)
-        yield broker
-    finally:
-        if broker:
-            broker.stop()
-        shutil.rmtree(workdir)
-
-
-def test_broker_config_starts_a_real_mosquitto(local_broker: LocalBroker) -> None:
-    first = local_broker.init_dynsec()
-    dynsec_file = local_broker.data / "dynamic-security.json"
-    created = dynsec_file.read_bytes()
-    assert oct(dynsec_file.stat().st_mode & 0o777) == "0o600", first.stdout
-    assert "exists" in local_broker.init_dynsec().stdout
-    assert dynsec_file.read_bytes() == created, "a second init-dynsec.sh run changed the file"
-
-    local_broker.start()
-    port = local_broker.port
-    anonymous = connack(port)
-    assert anonymous is not None and anonymous.is_failure, "anonymous clients must be refused"
-    wrong = connack(port, "yiju-admin", "wrong")
-    assert wrong is not None and wrong.is_failure
-    admin = connack(port, "yiju-admin", local_broker.password)
-    assert admin is not None and not admin.is_failure, local_broker.log.read_text()
-
-    # What `yiju broker bootstrap` does in the migrate service; the account must survive a restart.
-    ingest_password = secrets.token_hex(12)
-    with dynsec.connect(AnyUrl(f"mqtt://yiju-admin:{local_broker.password}@127.0.0.1:{port}")) as broker:
-        broker.ensure_ingest_account("yiju-ingest", ingest_password)
-    local_broker.stop()
-    local_broker.start()
-    ingest = connack(port, "yiju-ingest", ingest_password)
-    assert ingest is not None and not ingest.is_failure, local_broker.log.read_text()
