@@ -10,11 +10,13 @@ import json
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import AnyUrl
 
 from core.broker.client import host_port, make_client
@@ -44,8 +46,9 @@ def device_role(device_id: str) -> str:
 class DynSec:
     """A connected admin session; use `connect()`."""
 
-    def __init__(self, client: mqtt.Client, timeout_s: float) -> None:
+    def __init__(self, client: mqtt.Client, timeout_s: float, broker: tuple[str, int]) -> None:
         self._client = client
+        self._broker = broker
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
         self._responses: dict[str, dict[str, Any]] = {}
@@ -139,10 +142,30 @@ class DynSec:
             create = {"command": "createClient", "username": username, "password": password}
             self.run([{**create, "roles": [{"rolename": role}]}])
             return
-        commands = [{"command": "setClientPassword", "username": username, "password": password}]
+        # Setting a password, even the same one, disconnects the account's clients: only on change.
+        commands = []
+        if not self._password_works(username, password):
+            commands.append({"command": "setClientPassword", "username": username, "password": password})
         if role not in {r.get("rolename") for r in found.get("data", {}).get("client", {}).get("roles", [])}:
             commands.append({"command": "addClientRole", "username": username, "rolename": role})
-        self.run(commands)
+        if commands:
+            self.run(commands)
+
+    def _password_works(self, username: str, password: str) -> bool:
+        """Whether the broker accepts this login (a throwaway connection that subscribes to nothing)."""
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv5)
+        client.username_pw_set(username, password)
+        answer: list[bool] = []
+        client.on_connect = lambda _c, _u, _f, reason, _p: answer.append(not reason.is_failure)
+        try:
+            client.connect(*self._broker, keepalive=10)
+        except OSError:
+            return False
+        deadline = time.monotonic() + self._timeout_s
+        while not answer and time.monotonic() < deadline:
+            client.loop(timeout=0.05)
+        client.disconnect()
+        return bool(answer and answer[0])
 
     def ensure_ingest_account(self, username: str, password: str) -> None:
         """The ingest account: may subscribe to every device topic, in any share group; publish nothing."""
@@ -177,7 +200,7 @@ def connect(admin_url: AnyUrl, timeout_s: float = 10.0) -> Iterator[DynSec]:
     client.connect(host, port, keepalive=30)
     client.loop_start()
     try:
-        session = DynSec(client, timeout_s)
+        session = DynSec(client, timeout_s, (host, port))
         if not ready.wait(timeout_s) or refused:
             raise BrokerAdminError(
                 f"no dynamic-security session at {host}:{port}: {refused[0] if refused else 'timed out'}"

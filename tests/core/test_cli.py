@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from core.broker import dynsec
 from core.config import Settings, get_settings
-from tests.factories import Publisher
+from core.contract.codec import encode
+from core.contract.topics import Kind
+from tests.factories import Fleet, Publisher
+from tests.processes import IngestProcess, wait_until
 from yiju.cli import app
 
 
@@ -102,3 +105,19 @@ def test_bad_input_gets_a_clear_error(run: CliRunner, args: list[str], message: 
 def test_migrate_twice_is_a_no_op(run: CliRunner) -> None:
     result = run.invoke(app, ["db", "migrate"])
     assert result.exit_code == 0 and "migrations applied: 0" in result.output
+
+
+def test_bootstrap_again_leaves_a_running_ingest_connected(
+    run: CliRunner, settings: Settings, fleet: Fleet, ingest: IngestProcess
+) -> None:
+    (device,) = fleet.add(Kind.PARKING_SPACE)
+    kicks = ingest.log.read_text().count("disconnected from broker")
+    result = run.invoke(app, ["broker", "bootstrap"])
+    assert result.exit_code == 0, result.output
+    # The broker closes a kicked client's socket before it answers the command; a message
+    # stored after the answer means ingest has read past any such close.
+    pub = Publisher(settings, device.id, device.password)
+    pub.publish_all([(device.topic("telemetry"), encode(device.messages.telemetry()))])
+    pub.close()
+    wait_until(lambda: fleet.count_rows("parking_space_telemetry") == 1, 30, "message stored")
+    assert ingest.log.read_text().count("disconnected from broker") == kicks
