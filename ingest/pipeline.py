@@ -47,7 +47,6 @@ class IngestWorker(BatchWorker):
             return registry.lookup(conn, ids)
 
     def process(self, items: list[Inbound]) -> None:
-        metrics.RECEIVED.inc(len(items))
         batch = sort_batch(items, self.devices, self.settings)
         self._write(batch)
 

@@ -89,6 +89,7 @@ class BatchWorker:
         items = self.source.pending[: self.batch_size]
         del self.source.pending[: self.batch_size]
         self.in_flight += len(items)
+        metrics.RECEIVED.inc(len(items))
         metrics.PENDING.set(len(self.source.pending) + self.in_flight)
         self._todo.put_nowait(items)
 
