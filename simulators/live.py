@@ -23,22 +23,6 @@ from simulators.messages import MessageFactory
 
 logger = logging.getLogger(__name__)
 
-# A stand-in until the community definitions of the simulator issue: one old estate in Xiling.
-DEMO_COMMUNITY: dict[str, str | float] = {
-    "id": "demo",
-    "name": "学院街社区示范小区",
-    "district": "西陵区",
-    "lat": 30.7052,
-    "lon": 111.2865,
-}
-DEMO_DEVICES = {
-    Kind.PARKING_SPACE: 12,
-    Kind.PARKING_GATE: 1,
-    Kind.EV_CHARGER: 4,
-    Kind.PARCEL_LOCKER: 2,
-    Kind.ELEVATOR: 3,
-}
-
 
 @dataclass
 class LiveDevice:

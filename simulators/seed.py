@@ -1,45 +1,96 @@
-"""Register a simulated community in the registry and give each device a fresh broker account.
+"""Register a community definition in the registry and give its devices broker accounts.
 
 The one part of the simulators that reaches past the contract: it plays the operator who
-provisions the devices, through the same registry service as `yiju devices add`.
+provisions the devices, through the same registry service as `yiju devices add`. Seeding is
+idempotent: what exists is left alone, so a second run adds nothing and changes no password.
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
 
 import psycopg
 
 from core.broker.dynsec import DynSec, new_password
 from core.contract.topics import Kind, device_topic_filter
 from core.registry import service as registry
-from simulators.live import LiveDevice
+from simulators.community import Community
+
+
+@dataclass
+class SeedResult:
+    """What one seeding added, and the passwords of the accounts it created (shown to nobody)."""
+
+    community_id: str
+    devices: dict[str, Kind]
+    added: Counter[str] = field(default_factory=Counter)
+    passwords: dict[str, str] = field(default_factory=dict)
 
 
 def seed_community(
+    conn: psycopg.Connection, broker: DynSec | None, community: Community, *, reset_passwords: bool = False
+) -> SeedResult:
+    """Add what is missing of `community`; give missing (or, when asked, all) devices an account."""
+    devices = community.devices()
+    result = SeedResult(community.id, {d[0]: d[1] for d in devices})
+    with conn.transaction():
+        _write_registry(conn, community, devices, result.added)
+    if broker is None:
+        return result
+    ids = list(result.devices)
+    existing = set() if reset_passwords else broker.existing_clients(ids)
+    missing = [i for i in ids if i not in existing]
+    result.passwords = {i: new_password() for i in missing}
+    broker.ensure_devices(
+        [(i, device_topic_filter(community.id, result.devices[i], i), result.passwords[i]) for i in missing]
+    )
+    result.added["broker accounts"] += len(missing)
+    return result
+
+
+def _write_registry(
     conn: psycopg.Connection,
-    broker: DynSec,
-    *,
-    community: dict[str, str | float],
-    devices: dict[Kind, int],
-) -> list[LiveDevice]:
-    """Create what is missing; every device gets a new password (shown to nobody, kept in memory)."""
-    community_id = str(community["id"])
-    known = registry.lookup(conn)
-    if not registry.community_exists(conn, community_id):
+    community: Community,
+    devices: list[tuple[str, Kind, str | None, str]],
+    added: Counter[str],
+) -> None:
+    c, full = community, community.full_id
+    if not registry.community_exists(conn, c.id):
         registry.add_community(
-            conn,
-            id=community_id,
-            name=str(community["name"]),
-            district=str(community["district"]),
-            lat=float(community["lat"]),
-            lon=float(community["lon"]),
+            conn, id=c.id, name=c.name, district=c.district, lat=c.lat, lon=c.lon,
+            site_power_limit_kw=c.site_power_limit_kw,
+        )  # fmt: skip
+        added["communities"] += 1
+    known = registry.community_ids(conn, c.id)
+    for b in c.buildings:
+        if full(b.id) not in known["buildings"]:
+            registry.add_building(
+                conn, id=full(b.id), community_id=c.id, name=b.name, floors=b.floors, households=b.households
+            )
+            added["buildings"] += 1
+    registered = registry.lookup(conn, [d[0] for d in devices])
+    for device_id, kind, building_id, location in devices:
+        if device_id in registered:
+            if registered[device_id].community_id != c.id:
+                raise registry.RegistryError(f"device {device_id!r} belongs to another community")
+            continue
+        registry.add_device(
+            conn, None, id=device_id, community_id=c.id, kind=kind, building_id=building_id, location=location
         )
-    made = []
-    for kind, count in devices.items():
-        for n in range(1, count + 1):
-            device_id = f"{community_id}-{kind.value.replace('_', '-')}-{n:03d}"
-            if device_id not in known:
-                registry.add_device(conn, None, id=device_id, community_id=community_id, kind=kind)
-            password = new_password()
-            broker.ensure_device(device_id, device_topic_filter(community_id, kind, device_id), password)
-            made.append(LiveDevice(device_id, kind, community_id, password))
-    return made
+        added["devices"] += 1
+    for s in c.spaces:
+        if full(s.id) not in known["parking_spaces"]:
+            registry.add_parking_space(
+                conn, id=full(s.id), community_id=c.id, label=s.label, space_type=s.space_type,
+                sensor_device_id=full(s.id), has_charger=s.has_charger, accessible=s.accessible,
+                covered=s.covered, availability=[w.model_dump() for w in s.availability],
+            )  # fmt: skip
+            added["parking spaces"] += 1
+    for ch in c.chargers:
+        if full(ch.id) not in known["chargers"]:
+            registry.add_charger(
+                conn, device_id=full(ch.id), space_id=full(ch.space), shared_by=ch.shared_by,
+                max_power_kw=ch.max_kw,
+            )  # fmt: skip
+            added["chargers"] += 1

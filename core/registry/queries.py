@@ -9,9 +9,21 @@ class REGISTRY:
     """Communities, buildings and devices."""
 
     add_community: Final = """
-        INSERT INTO communities (id, name, district, lat, lon) VALUES (%s, %s, %s, %s, %s)"""
+        INSERT INTO communities (id, name, district, lat, lon, site_power_limit_kw)
+        VALUES (%s, %s, %s, %s, %s, %s)"""
     add_building: Final = """
         INSERT INTO buildings (id, community_id, name, floors, households) VALUES (%s, %s, %s, %s, %s)"""
+    add_parking_space: Final = """
+        INSERT INTO parking_spaces
+            (id, community_id, label, space_type, sensor_device_id, has_charger, accessible, covered,
+             availability)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+    add_charger: Final = """
+        INSERT INTO chargers (device_id, space_id, shared_by, max_power_kw) VALUES (%s, %s, %s, %s)"""
+    building_ids: Final = "SELECT id FROM buildings WHERE community_id = %s"
+    parking_space_ids: Final = "SELECT id FROM parking_spaces WHERE community_id = %s"
+    charger_ids: Final = """
+        SELECT c.device_id FROM chargers c JOIN devices d ON d.id = c.device_id WHERE d.community_id = %s"""
     add_device: Final = """
         INSERT INTO devices (id, community_id, kind, building_id, location, mqtt_username)
         VALUES (%s, %s, %s, %s, %s, %s)"""
