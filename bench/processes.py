@@ -69,7 +69,7 @@ class IngestProcess:
                 cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + timeout_s
-        while not self._subscribed():
+        while not self.subscribed():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ingest exited with {self.proc.returncode}; see {self.log}")
             if time.monotonic() > deadline:
@@ -78,7 +78,8 @@ class IngestProcess:
                 )
             time.sleep(0.1)
 
-    def _subscribed(self) -> bool:
+    def subscribed(self) -> bool:
+        """Whether every worker reports its subscription on /healthz."""
         try:
             return all(
                 json.loads(_get(f"http://127.0.0.1:{self.port + i}/healthz")).get("subscribed") is True
@@ -100,13 +101,16 @@ class IngestProcess:
                 totals[name] = totals.get(name, 0.0) + float(value)
         return totals
 
-    def stop(self, timeout_s: float = 60) -> None:
-        """SIGTERM (the workers drain and exit); SIGKILL the group if that takes too long."""
+    def stop(self, timeout_s: float = 60) -> int | None:
+        """SIGTERM (the workers drain and exit); SIGKILL the group if that takes too long.
+
+        Returns the exit code (None when never started).
+        """
         if self.proc is None or self.proc.poll() is not None:
-            return
+            return self.proc.returncode if self.proc else None
         self.proc.terminate()
         try:
-            self.proc.wait(timeout_s)
+            return self.proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+            return self.proc.wait(10)

@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 INGEST_ROLE = "yiju-ingest"
-SIMULATOR_ROLE = "yiju-simulator"
 # Devices per dynamic-security message: large enough to amortise the plugin's file rewrite,
 # small enough to stay below the broker's max_packet_size (64 KiB; ~0.5 KiB per device).
 BATCH = 50
