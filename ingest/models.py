@@ -32,25 +32,15 @@ class Reject:
 
 
 @dataclass(slots=True)
-class TableRows:
-    """Rows for one hypertable in one batch."""
-
-    columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class Batch:
     """A batch sorted into rows per table and rejects; written in one transaction."""
 
-    tables: dict[str, TableRows] = field(default_factory=dict)
+    tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
 
-    def add(self, table: str, columns: tuple[str, ...], row: tuple[Any, ...]) -> None:
-        entry = self.tables.get(table)
-        if entry is None:
-            entry = self.tables[table] = TableRows(columns)
-        entry.rows.append(row)
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        """Queue a row for `table` (in the table's `DeviceTable.columns` order)."""
+        self.tables.setdefault(table, []).append(row)
 
 
 @dataclass(frozen=True, slots=True)

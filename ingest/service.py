@@ -110,5 +110,5 @@ def sort_batch(items: list[Inbound], devices: DeviceCache, settings: Settings) -
             )
         else:
             table = DEVICE_TABLES[(topic.kind, topic.channel)]
-            batch.add(table.name, table.columns, table.row(topic.device_id, payload))
+            batch.add(table.name, table.row(topic.device_id, payload))
     return batch

@@ -22,6 +22,18 @@ _TABLES = {t.name: t.columns for t in DEVICE_TABLES.values()}
 # The staging table holds every device table's columns, plus which table a row is for.
 STAGE_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(c for cols in _TABLES.values() for c in cols))
 _POSITIONS = {name: [STAGE_COLUMNS.index(c) for c in cols] for name, cols in _TABLES.items()}
+# Composed once: the statements are the same for every batch.
+_COPY_STAGE = sql.SQL(INGEST.copy_stage).format(
+    columns=sql.SQL(", ").join(map(sql.Identifier, ("target", *STAGE_COLUMNS)))
+)
+_INSERTS = {
+    table: sql.SQL(INGEST.insert_from_stage).format(
+        table=sql.Identifier(table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        target=sql.Literal(table),
+    )
+    for table, columns in _TABLES.items()
+}
 
 
 def _stage_types(conn: psycopg.Connection) -> dict[str, str]:
@@ -54,19 +66,12 @@ def _staged(table: str, row: tuple[Any, ...]) -> list[Any]:
 
 
 def _inserts(batch: Batch, track_rollups: bool) -> tuple[sql.Composed, list[str]]:
-    statements: list[sql.Composable] = []
     tables = list(batch.tables)
-    for table in tables:
-        columns = sql.SQL(", ").join(map(sql.Identifier, _TABLES[table]))
-        statements.append(
-            sql.SQL(INGEST.insert_from_stage).format(
-                table=sql.Identifier(table), columns=columns, target=sql.Literal(table)
-            )
-        )
+    statements: list[sql.Composable] = [_INSERTS[table] for table in tables]
     if track_rollups:
         ranges = [
-            (table, min(r[1] for r in entry.rows), max(r[1] for r in entry.rows))  # r[1] is ts
-            for table, entry in batch.tables.items()
+            (table, min(r[1] for r in rows), max(r[1] for r in rows))  # r[1] is ts
+            for table, rows in batch.tables.items()
             if table in BY_SOURCE
         ]
         if ranges:
@@ -83,16 +88,15 @@ def write(conn: psycopg.Connection, batch: Batch, *, track_rollups: bool, worker
     duplicates = 0
     with conn.transaction(), conn.cursor() as cur:
         if batch.tables:
-            stage = sql.SQL(", ").join(map(sql.Identifier, ("target", *STAGE_COLUMNS)))
-            with cur.copy(sql.SQL(INGEST.copy_stage).format(columns=stage)) as copy:
-                for table, entry in batch.tables.items():
-                    for row in entry.rows:
+            with cur.copy(_COPY_STAGE) as copy:
+                for table, rows in batch.tables.items():
+                    for row in rows:
                         copy.write_row(_staged(table, row))
             statement, tables = _inserts(batch, track_rollups)
             cur.execute(statement)  # one round trip; each statement's result read in turn
             for table in tables:
                 written[table] = cur.rowcount
-                duplicates += len(batch.tables[table].rows) - cur.rowcount
+                duplicates += len(batch.tables[table]) - cur.rowcount
                 cur.nextset()
         if batch.rejects:
             with cur.copy(INGEST.copy_rejects) as copy:

@@ -91,8 +91,7 @@ class Fleet:
             conn.execute("DELETE FROM ingest_rejects WHERE topic LIKE %s", (prefix,))
             conn.execute("DELETE FROM devices WHERE community_id = %s", (self.community_id,))
             conn.execute("DELETE FROM communities WHERE id = %s", (self.community_id,))
-        for device_id in ids:
-            self.broker.remove_device(device_id)
+        self.broker.remove_devices(ids)
         self._broker.__exit__(None, None, None)
 
 

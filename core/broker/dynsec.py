@@ -137,18 +137,9 @@ class DynSec:
             ]
             self.run(commands, tolerate=("not found",))
 
-    def set_password(self, username: str, password: str) -> None:
-        self.run([{"command": "setClientPassword", "username": username, "password": password}])
-
     def remove_device(self, device_id: str) -> None:
         """Delete a device's account and role; its open connection is closed by the broker."""
-        self.run(
-            [
-                {"command": "deleteClient", "username": device_id},
-                {"command": "deleteRole", "rolename": device_role(device_id)},
-            ],
-            tolerate=("not found",),
-        )
+        self.remove_devices([device_id])
 
     def ensure_service_account(
         self, username: str, password: str, role: str, acls: list[dict[str, Any]]

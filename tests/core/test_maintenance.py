@@ -30,7 +30,7 @@ def _write(conn: psycopg.Connection, device_id: str, kind: Kind, times: list[dat
     table = DEVICE_TABLES[(kind, Channel.TELEMETRY)]
     batch = Batch()
     for ts in times:
-        batch.add(table.name, table.columns, table.row(device_id, device.messages.telemetry(ts)))
+        batch.add(table.name, table.row(device_id, device.messages.telemetry(ts)))
     store.write(conn, batch, track_rollups=True, worker="test")
 
 
