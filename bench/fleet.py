@@ -72,15 +72,15 @@ def remove_run(settings: Settings, community_id: str, sessions: Iterable[str] = 
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         device_ids = store.device_ids(conn, community_id=community_id)
         publisher = f"{community_id}-publisher"
-        commands = [
-            {"command": "deleteClient", "username": publisher},
-            {"command": "deleteRole", "rolename": publisher},
-        ]
-        for device_id in device_ids:
-            commands.append({"command": "deleteClient", "username": device_id})
-            commands.append({"command": "deleteRole", "rolename": dynsec.device_role(device_id)})
         with dynsec.connect(settings.require_mqtt_admin()) as broker:
-            broker.run(commands, tolerate=("not found",))
+            broker.run(
+                [
+                    {"command": "deleteClient", "username": publisher},
+                    {"command": "deleteRole", "rolename": publisher},
+                ],
+                tolerate=("not found",),
+            )
+            broker.remove_devices(device_ids)
         store.delete_run(conn, community_id=community_id, device_ids=device_ids)
     logger.info("removed community %s, %d devices and their accounts", community_id, len(device_ids))
 
