@@ -118,14 +118,22 @@ def digest(*parts: object, size: int = 8) -> str:
 
 
 class Device:
-    """Stamps seq/boot on a kind's raw messages and applies reboots, network loss and silence."""
+    """Stamps seq/boot on a kind's raw messages and applies reboots, network loss and silence.
+
+    `emissions` may be called for consecutive windows (chunks): seq, boot and link state carry over,
+    so a long run never needs more than one chunk of messages in memory.
+    """
 
     kind: ClassVar[Kind]
+    every: timedelta
+    """Period of the kind's heartbeat/idle telemetry (a run may override it per device)."""
 
     def __init__(self, device_id: str, seed: int, faults: list[Fault]) -> None:
         self.device_id = device_id
         self.seed = seed
         self.faults = faults
+        self._seq = self._boot = 0
+        self._muted = self._offline = self._started = False
 
     def fault(self, fault_type: str, ts: datetime) -> Fault | None:
         """The fault of this type active at ts, if any."""
@@ -135,7 +143,7 @@ class Device:
         return None
 
     def raw(self, start: datetime, end: datetime) -> Iterator[Raw]:
-        """The kind's messages in time order (items before start are dropped)."""
+        """The kind's messages in time order from start (items before start are dropped)."""
         raise NotImplementedError
 
     def _controls(self) -> list[tuple[datetime, None, str]]:
@@ -153,37 +161,35 @@ class Device:
         controls.sort(key=itemgetter(0))
         return controls
 
+    def _out(self, ts: datetime, channel: Channel, payload: Envelope) -> Emission:
+        if ts.tzinfo is not UTC:  # models reckon in local days; messages carry UTC
+            ts = ts.astimezone(UTC)
+        payload.ts, payload.seq, payload.boot = ts, self._seq, self._boot
+        self._seq += 1
+        return Emission(ts, self.device_id, self.kind, channel, payload)
+
     def emissions(self, start: datetime, end: datetime) -> Iterator[Emission]:
-        """Messages in [start, end]: online status first, then the kind's stream."""
-        seq = boot = 0
-        muted = offline = False
-        dev, kind = self.device_id, self.kind
-
-        def out(ts: datetime, channel: Channel, payload: Envelope) -> Emission:
-            nonlocal seq
-            if ts.tzinfo is not UTC:  # models reckon in local days; messages carry UTC
-                ts = ts.astimezone(UTC)
-            payload.ts, payload.seq, payload.boot = ts, seq, boot
-            seq += 1
-            return Emission(ts, dev, kind, channel, payload)
-
-        yield out(start, Channel.STATUS, DeviceStatus(ts=start, seq=0, state="online", firmware=FIRMWARE))
+        """Messages in [start, end): an online status when the device first starts, then its stream."""
+        if not self._started:
+            self._started = True
+            online = DeviceStatus(ts=start, seq=0, state="online", firmware=FIRMWARE)
+            yield self._out(start, Channel.STATUS, online)
         stream = heapq.merge(self._controls(), self.raw(start, end), key=itemgetter(0))
         for ts, channel, item in stream:
             if ts < start:
                 continue
-            if ts > end:
+            if ts >= end:
                 break
             if channel is not None:
-                if not (offline or muted):
-                    yield out(ts, channel, item)  # type: ignore[arg-type]
+                if not (self._offline or self._muted):
+                    yield self._out(ts, channel, item)  # type: ignore[arg-type]
                 continue
             if item == "reboot":
-                seq, boot = 0, boot + 1
+                self._seq, self._boot = 0, self._boot + 1
             elif item in ("mute", "unmute"):
-                muted = item == "mute"
+                self._muted = item == "mute"
                 continue
-            offline = item == "offline"
+            self._offline = item == "offline"
             # the broker publishes an offline will for a lost link; the simulator stands in for it
-            state: Literal["online", "offline"] = "offline" if offline else "online"
-            yield out(ts, Channel.STATUS, DeviceStatus(ts=ts, seq=0, state=state, firmware=FIRMWARE))
+            state: Literal["online", "offline"] = "offline" if self._offline else "online"
+            yield self._out(ts, Channel.STATUS, DeviceStatus(ts=ts, seq=0, state=state, firmware=FIRMWARE))

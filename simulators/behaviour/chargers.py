@@ -64,6 +64,7 @@ class ChargerModel(Device):
     """One charge point; `shared_by` cars take turns (多车一桩)."""
 
     kind = Kind.EV_CHARGER
+    every = timedelta(minutes=5)  # idle telemetry
 
     def __init__(
         self, device_id: str, seed: int, faults: list[Fault], charger: Charger, where: SpaceType
@@ -74,6 +75,12 @@ class ChargerModel(Device):
         r = rng_for(seed, device_id, "static")
         self.phase = r.random()
         self.register0 = r.uniform(300, 3000)
+        # carried from one window of a run to the next
+        self._register: float | None = None
+        self._heat = 0.0
+        self._last: datetime | None = None
+        self._stuck_at: float | None = None
+        self._backwards = 0.0
 
     def _arrivals(self, day: datetime) -> list[tuple[datetime, float, int, float]]:
         """(arrival, energy demand kWh, car, planned stay in hours) of the day."""
@@ -122,14 +129,19 @@ class ChargerModel(Device):
 
     def raw(self, start: datetime, end: datetime) -> Iterator[Raw]:
         r = rng_for(self.seed, self.device_id, start, "noise")
-        register = self.register0 + (start - EPOCH) / HOUR * 0.5
+        sessions = [s for s in self.sessions(start, end) if s.plug < end]
+        if self._register is None:  # the first window: the meter as it stood, sessions before it
+            ended = [s for s in sessions if s.depart + HOUR < start]
+            at_start = self._base(start) + sum(_delivered(s, start) for s in ended)
+        else:
+            at_start = self._register
+        sessions = [s for s in sessions if s.depart + HOUR >= start]
+        register = at_start - sum(_delivered(s, start) for s in sessions)
+        # what the meter reads at `end`, where the next window carries on
+        self._register = at_start + sum(_delivered(s, end) - _delivered(s, start) for s in sessions)
         msgs: list[tuple[datetime, Channel, object]] = []
         spans: list[tuple[datetime, datetime]] = []
-        for s in self.sessions(start, end):
-            if s.depart + HOUR < start:  # over before the window: only the meter moves on
-                minutes = int((s.depart - s.plug) / MINUTE) - 1
-                register += sum(s.powers[: max(minutes, 0)]) / 60
-                continue
+        for s in sessions:
             spans.append((s.plug, s.depart + MINUTE))
             sid, tag = digest(self.device_id, s.plug, size=6), digest(self.device_id, "car", s.car)
             msgs.append((s.plug, Channel.TELEMETRY, ("Preparing", 0.0, register, None)))
@@ -153,25 +165,30 @@ class ChargerModel(Device):
             msgs.append((s.depart, Channel.EVENT, stop))
             msgs.append((s.depart + MINUTE, Channel.TELEMETRY, ("Available", 0.0, register, None)))
         for f in self.faults:
-            if f.label.fault_type == "charger_fault":
+            if f.label.fault_type == "charger_fault" and f.start < end:
                 code = f.label.detail
                 msgs.append((f.start, Channel.EVENT, ChargerFault(ts=f.start, seq=0, code=code)))  # type: ignore[arg-type]
-                if f.label.end is not None and f.label.end < end:
+                if f.label.end is not None:
                     msgs.append((f.end, Channel.EVENT, ChargerFaultCleared(ts=f.end, seq=0, code=code)))  # type: ignore[arg-type]
         idle = [
-            (t, Channel.TELEMETRY, None) for t in _outside(ticks(start, end, IDLE_EVERY, self.phase), spans)
+            (t, Channel.TELEMETRY, None) for t in _outside(ticks(start, end, self.every, self.phase), spans)
         ]
         msgs.sort(key=itemgetter(0))
         stream = heapq.merge(msgs, idle, key=itemgetter(0))
-        yield from self._finish(stream, start, self.register0 + (start - EPOCH) / HOUR * 0.5, r)
+        yield from self._finish(stream, start, at_start - sum(_delivered(s, start) for s in sessions), r)
+
+    def _base(self, ts: datetime) -> float:
+        """The meter at the start of a run: what it had counted before the simulation began."""
+        return self.register0 + (ts - EPOCH) / HOUR * 0.5
 
     def _finish(
         self, stream: Iterator[tuple[datetime, Channel, object]], start: datetime, register: float, r: Random
     ) -> Iterator[Raw]:
-        """Telemetry values with the silent meter and temperature faults applied, in time order."""
-        stuck_at: float | None = None
-        heat, last = 0.0, None  # the enclosure warms and cools with a lag of about 20 minutes
-        backwards = 0.0
+        """Telemetry values with the silent meter and temperature faults applied, in time order.
+
+        The enclosure's heat and the meter faults' offsets are kept on the model, so that they carry
+        over from one window of a run to the next.
+        """
         for ts, channel, item in stream:
             if channel is Channel.EVENT:
                 yield ts, channel, item  # type: ignore[misc]
@@ -181,10 +198,11 @@ class ChargerModel(Device):
                 status, power, soc = "Available", 0.0, None
             else:
                 status, power, register, soc = item  # type: ignore[misc]
-            if last is not None:
-                settle = 1 - math.exp(-(ts - last) / (20 * MINUTE))
-                heat += (22 * power / self.charger.max_kw - heat) * settle
-            last = ts
+            if self._last is None or ts > self._last:  # warms and cools with a lag of about 20 minutes
+                if self._last is not None:
+                    settle = 1 - math.exp(-(ts - self._last) / (20 * MINUTE))
+                    self._heat += (22 * power / self.charger.max_kw - self._heat) * settle
+                self._last = ts
             if ts < start:  # warm-up: only the state carries over
                 continue
             if self.fault("charger_fault", ts):
@@ -194,15 +212,15 @@ class ChargerModel(Device):
                 power = min(self.charger.max_kw * (2.5 + 2 * spike.magnitude), 1000.0)
             energy = register
             if self.fault("meter_stuck", ts):
-                stuck_at = energy if stuck_at is None else stuck_at
-                energy = stuck_at
+                self._stuck_at = energy if self._stuck_at is None else self._stuck_at
+                energy = self._stuck_at
             else:
-                stuck_at = None
-            if (back := self.fault("meter_backwards", ts)) and not backwards:
-                backwards = min(register * 0.5, 20 + 200 * back.magnitude)
-            energy = max(0.0, energy - backwards)
+                self._stuck_at = None
+            if (back := self.fault("meter_backwards", ts)) and not self._backwards:
+                self._backwards = min(register * 0.5, 20 + 200 * back.magnitude)
+            energy = max(0.0, energy - self._backwards)
             hour = ts.timestamp() / 3600
-            temp = 16 + 6 * math.sin(2 * math.pi * (hour + 8 - 9) / 24) + heat
+            temp = 16 + 6 * math.sin(2 * math.pi * (hour + 8 - 9) / 24) + self._heat
             if drift := self.fault("over_temperature_drift", ts):
                 temp += min(60.0, (ts - drift.start) / HOUR * (1 + 2 * drift.magnitude))
             volts = (380 if self.dc else 220) + r.gauss(0, 2)
@@ -212,6 +230,13 @@ class ChargerModel(Device):
                 temperature_c=round(temp + r.gauss(0, 0.3), 1),
                 soc_pct=None if soc is None else round(soc, 1),
             )  # fmt: skip
+
+
+def _delivered(s: Session, until: datetime) -> float:
+    """kWh the session has delivered by `until` (the meter counts whole minutes)."""
+    t0 = s.plug + MINUTE
+    minutes = min(len(s.powers), max(0, math.ceil((min(until, s.depart) - t0) / MINUTE)))
+    return sum(s.powers[:minutes]) / 60
 
 
 def _outside(times: Iterator[datetime], spans: list[tuple[datetime, datetime]]) -> Iterator[datetime]:

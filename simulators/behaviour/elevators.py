@@ -24,7 +24,6 @@ from simulators.behaviour.base import (
 )
 from simulators.behaviour.faults import ELEVATOR_EVENT_FAULTS
 
-IDLE_EVERY = timedelta(minutes=5)
 _S = timedelta(seconds=1)
 Direction = Literal["up", "down", "idle"]
 Door = Literal["open", "closed"]
@@ -45,6 +44,7 @@ class ElevatorModel(Device):
     """One car serving one stairwell (单元) of a walk-up."""
 
     kind = Kind.ELEVATOR
+    every = timedelta(minutes=5)  # idle telemetry
 
     def __init__(self, device_id: str, seed: int, faults: list[Fault], floors: int, households: int) -> None:
         super().__init__(device_id, seed, faults)
@@ -55,7 +55,7 @@ class ElevatorModel(Device):
     def _planned(self, start: datetime, end: datetime) -> list[_Trip]:
         out: list[_Trip] = []
         top = self.floors
-        for day in local_days(start, end):
+        for day in local_days(start, end, warmup_days=1):  # the car stands where yesterday left it
             r = rng_for(self.seed, self.device_id, day.date(), "trips")
             scale = self.households * (1.0 if day.weekday() < 5 else 0.8)
             for hour, rate in enumerate(_TRIPS):
@@ -97,9 +97,12 @@ class ElevatorModel(Device):
         r = rng_for(self.seed, self.device_id, start, "noise")
         announced = [f for f in self.faults if f.label.fault_type in ELEVATOR_EVENT_FAULTS]
         out: list[Raw] = []
-        floor, free = 1, start - HOUR
+        floor, free = 1, start - 2 * DAY
+        start_floor: int | None = None
         busy: list[tuple[datetime, datetime]] = []
         for trip in self._planned(start, end):
+            if trip.t >= end:
+                break
             t = max(trip.t, free)
             if trip.origin != floor:  # the car answers the call empty (not a passenger trip)
                 t += 3 * abs(trip.origin - floor) * _S
@@ -107,6 +110,10 @@ class ElevatorModel(Device):
             done = t + ride + 18 * _S
             if any(f.start - MINUTE <= done and t <= f.end for f in announced):
                 continue  # out of service
+            if done < start - MINUTE:  # over before this window: only where the car stopped matters
+                floor, free = trip.to, done + _S
+                continue
+            start_floor = floor if start_floor is None else start_floor
             g = abs(r.gauss(0, 0.1))
             way: Direction = "up" if trip.to > trip.origin else "down"
             arrive = t + 8 * _S + ride
@@ -123,9 +130,9 @@ class ElevatorModel(Device):
         out.sort(key=itemgetter(0))
         idle: list[Raw] = []
         position = iter(out)
-        floor, last = 1, next(position, None)
+        floor, last = floor if start_floor is None else start_floor, next(position, None)
         i = 0
-        for t in ticks(start, end, IDLE_EVERY, self.phase):
+        for t in ticks(start, end, self.every, self.phase):
             while last is not None and last[0] <= t:
                 if isinstance(last[2], ElevatorTelemetry):
                     floor = last[2].floor

@@ -107,19 +107,40 @@ def _detail(fault_type: str, kind: Kind, pick: float) -> tuple[str, str]:
     return fault_type, ""
 
 
-def plan_faults(
-    device_id: str, kind: Kind, start: datetime, end: datetime, seed: int, rates: FaultRates
-) -> list[Fault]:
-    """The faults of one device in [start, end], non-overlapping, sorted by start."""
-    types = [name for name, spec in SPECS.items() if kind in spec.kinds and getattr(rates, name) > 0]
-    if not types:
-        return []
-    planned: list[Fault] = []
-    for day in local_days(start, end):
-        r = rng_for(seed, device_id, day.date(), "faults")
+class FaultPlanner:
+    """One device's faults, planned day by day from the seed (the same days give the same faults).
+
+    A run with an end plans against it (faults end inside it); an endless live run plans a day or
+    two ahead of the clock as it goes.
+    """
+
+    def __init__(
+        self, device_id: str, kind: Kind, start: datetime, end: datetime | None, seed: int, rates: FaultRates
+    ) -> None:
+        self.device_id, self.kind, self.seed, self.rates = device_id, kind, seed, rates
+        self.start, self.end = start, end
+        self.types = [n for n, spec in SPECS.items() if kind in spec.kinds and getattr(rates, n) > 0]
+        self._days = local_days(start, end or datetime.max.replace(tzinfo=UTC) - timedelta(days=2))
+        self._next: datetime | None = next(self._days, None) if self.types else None
+        self._recent: list[Fault] = []  # planned faults that may still overlap a new one
+
+    def plan(self, until: datetime) -> list[Fault]:
+        """Faults starting on the local days up to the one holding `until` not planned before."""
+        out: list[Fault] = []
+        while self._next is not None and self._next <= until:
+            out += self._plan_day(self._next)
+            self._next = next(self._days, None)
+        return out
+
+    def _plan_day(self, day: datetime) -> list[Fault]:
+        start, end = self.start, self.end or datetime.max.replace(tzinfo=UTC)
+        self._recent = [f for f in self._recent if f.end >= day]
+        planned: list[Fault] = []
+        types = list(self.types)
+        r = rng_for(self.seed, self.device_id, day.date(), "faults")
         r.shuffle(types)
         for name in types:
-            if r.random() >= getattr(rates, name):
+            if r.random() >= getattr(self.rates, name):
                 continue
             spec = SPECS[name]
             # a fault starts once the device has been seen working, and early enough to run its
@@ -132,13 +153,22 @@ def plan_faults(
             f_start = (lo + (hi - lo) * r.random()).astimezone(UTC)
             length = HOUR * r.uniform(spec.min_h, spec.max_h)
             f_end = None if spec.max_h < 0 else min(f_start + length, end)
-            if any(_overlaps(f_start, f_end, f) for f in planned):
+            if any(_overlaps(f_start, f_end, f) for f in self._recent):
                 continue
-            fault_type, detail = _detail(name, kind, r.random())
-            label = FaultLabel(device_id, kind, fault_type, f_start, f_end, spec.silent, detail)
-            planned.append(Fault(label, r.random()))
-    planned.sort(key=lambda f: f.start)
-    return planned
+            fault_type, detail = _detail(name, self.kind, r.random())
+            label = FaultLabel(self.device_id, self.kind, fault_type, f_start, f_end, spec.silent, detail)
+            fault = Fault(label, r.random())
+            planned.append(fault)
+            self._recent.append(fault)
+        planned.sort(key=lambda f: f.start)
+        return planned
+
+
+def plan_faults(
+    device_id: str, kind: Kind, start: datetime, end: datetime, seed: int, rates: FaultRates
+) -> list[Fault]:
+    """The faults of one device in [start, end], non-overlapping, sorted by start."""
+    return FaultPlanner(device_id, kind, start, end, seed, rates).plan(end)
 
 
 def _overlaps(start: datetime, end: datetime | None, other: Fault) -> bool:

@@ -24,7 +24,6 @@ from simulators.behaviour.base import (
 )
 from simulators.community import Space
 
-HEARTBEAT = timedelta(minutes=30)
 Interval = tuple[datetime, datetime]
 
 
@@ -93,10 +92,12 @@ class SpaceSensor(Device):
     """A geomagnetic sensor: telemetry on change plus a heartbeat; its battery slowly drains."""
 
     kind = Kind.PARKING_SPACE
+    every = timedelta(minutes=30)  # heartbeat
 
     def __init__(self, device_id: str, seed: int, faults: list[Fault], space: Space) -> None:
         super().__init__(device_id, seed, faults)
         self.space = space
+        self._reported: bool | None = None  # what the last message said (carried between chunks)
         r = rng_for(seed, device_id, "static")
         self.phase = r.random()
         self.battery0 = r.uniform(55, 100)
@@ -112,21 +113,25 @@ class SpaceSensor(Device):
         occupied = False
         events: list[tuple[datetime, int, bool]] = []  # (ts, 0 change / 1 heartbeat / 2 flap, value)
         for t, occ in changes(self.space, self.seed, self.device_id, start, end):
-            if t <= start:
+            if t < start:
                 occupied = occ
             else:
                 events.append((t, 0, occ))
-        events += [(t, 1, False) for t in ticks(start, end, HEARTBEAT, self.phase)]
-        r = rng_for(self.seed, self.device_id, start, "noise")
+        events += [(t, 1, False) for t in ticks(start, end, self.every, self.phase)]
         for f in self.faults:
-            if f.label.fault_type == "sensor_flapping":
+            if f.label.fault_type == "sensor_flapping" and f.start < end and f.end > start:
+                flaps = rng_for(self.seed, self.device_id, f.start, "flaps")
                 t = f.start
-                while t < f.end:
-                    events.append((t, 2, False))
-                    t += MINUTE * r.uniform(0.5, 4)
+                while t < min(f.end, end):
+                    if t >= start:
+                        events.append((t, 2, False))
+                    t += MINUTE * flaps.uniform(0.5, 4)
         events.sort(key=itemgetter(0, 1))
-        reported: bool | None = None
+        r = rng_for(self.seed, self.device_id, start, "noise")
         for t, what, value in events:
+            if t >= end:
+                break
+            reported = self._reported
             if what == 0:
                 occupied = value
             shown = occupied
@@ -136,7 +141,7 @@ class SpaceSensor(Device):
                 shown = not reported
             if what != 1 and shown == reported:
                 continue
-            reported = shown
+            self._reported = shown
             rssi = round(self.rssi + r.gauss(0, 2), 1)
             yield (
                 t,
@@ -151,6 +156,7 @@ class Gate(Device):
     """A gate camera and barrier: one passage for every car entering or leaving its spaces."""
 
     kind = Kind.PARKING_GATE
+    every = timedelta(minutes=10)
 
     def __init__(
         self, device_id: str, seed: int, faults: list[Fault], spaces: list[tuple[str, Space]]
@@ -160,15 +166,16 @@ class Gate(Device):
         self.phase = rng_for(seed, device_id, "static").random()
 
     def _passages(self, start: datetime, end: datetime) -> list[Raw]:
-        r = rng_for(self.seed, self.device_id, start, "passages")
         out: list[Raw] = []
         for space_id, space in self.spaces:
             plate = digest(space_id, "car")
             for t, occ in changes(space, self.seed, space_id, start, end):
                 if space.space_type != "resident":
                     plate = digest(space_id, t) if occ else plate
-                ts = t + MINUTE * r.uniform(-4, -0.5) if occ else t + MINUTE * r.uniform(0.5, 4)
-                if start <= ts <= end and not any(
+                # keyed by the change, so that every chunk of a run places a passage alike
+                u = rng_for(self.seed, space_id, t, "passage").random()
+                ts = t - MINUTE * (0.5 + 3.5 * u) if occ else t + MINUTE * (0.5 + 3.5 * u)
+                if start <= ts < end and not any(
                     f.covers(ts) for f in self.faults if f.label.fault_type == "gate_fault"
                 ):
                     out.append((ts, Channel.EVENT, GatePassage(
@@ -181,7 +188,7 @@ class Gate(Device):
     def raw(self, start: datetime, end: datetime) -> Iterator[Raw]:
         beats: list[Raw] = [
             (t, Channel.TELEMETRY, GateTelemetry(ts=t, seq=0, barrier="closed"))
-            for t in ticks(start, end, timedelta(minutes=10), self.phase)
+            for t in ticks(start, end, self.every, self.phase)
         ]
         faults: list[Raw] = []
         for f in self.faults:

@@ -3,33 +3,32 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 from operator import attrgetter
 
-from core.contract.topics import Kind
-from simulators.behaviour.base import Device, Emission, Fault, FaultLabel
+from simulators.behaviour.base import DAY, HOUR, Device, Emission, FaultLabel
 from simulators.behaviour.chargers import ChargerModel
 from simulators.behaviour.elevators import ElevatorModel
-from simulators.behaviour.faults import FaultRates, plan_faults
+from simulators.behaviour.faults import FaultPlanner, FaultRates
 from simulators.behaviour.lockers import LockerModel
 from simulators.behaviour.parking import Gate, SpaceSensor
 from simulators.community import Community
 
+# an endless run plans faults this far ahead of its windows (models look a day ahead of a session)
+LOOKAHEAD = 2 * DAY
+# and drops those over for longer than the longest look back (the lockers' week of warm-up)
+FORGET = 9 * DAY
 
-def build_devices(
-    community: Community, start: datetime, end: datetime, seed: int, rates: FaultRates
-) -> list[Device]:
-    """One model per registered device, each with its fault schedule."""
+
+def build_devices(community: Community, seed: int) -> list[Device]:
+    """One model per registered device, without faults yet."""
     c, full = community, community.full_id
-
-    def faults(device_id: str, kind: Kind) -> list[Fault]:
-        return plan_faults(device_id, kind, start, end, seed, rates)
-
     devices: list[Device] = []
     spaces = {s.id: s for s in c.spaces}
     for s in spaces.values():
-        devices.append(SpaceSensor(full(s.id), seed, faults(full(s.id), Kind.PARKING_SPACE), s))
+        devices.append(SpaceSensor(full(s.id), seed, [], s))
     # with two or more gates the last one is the institutional car park's, the first the estate's
     for i, g in enumerate(c.gates):
         if len(c.gates) == 1:
@@ -38,32 +37,84 @@ def build_devices(
             served = [s for s in spaces.values() if s.space_type == "institutional"]
         else:
             served = [s for s in spaces.values() if s.space_type != "institutional"] if i == 0 else []
-        gate_spaces = [(full(s.id), s) for s in served]
-        devices.append(Gate(full(g.id), seed, faults(full(g.id), Kind.PARKING_GATE), gate_spaces))
+        devices.append(Gate(full(g.id), seed, [], [(full(s.id), s) for s in served]))
     for ch in c.chargers:
-        where = spaces[ch.space].space_type
-        devices.append(ChargerModel(full(ch.id), seed, faults(full(ch.id), Kind.EV_CHARGER), ch, where))
+        devices.append(ChargerModel(full(ch.id), seed, [], ch, spaces[ch.space].space_type))
     for lk in c.lockers:
-        devices.append(
-            LockerModel(full(lk.id), seed, faults(full(lk.id), Kind.PARCEL_LOCKER), lk.compartments or 1)
-        )
+        devices.append(LockerModel(full(lk.id), seed, [], lk.compartments or 1))
     buildings = {b.id: b for b in c.buildings}
     for e in c.elevators:
         b = buildings[e.building or ""]
         households = max(1, b.households // max(1, b.elevators))
-        devices.append(
-            ElevatorModel(full(e.id), seed, faults(full(e.id), Kind.ELEVATOR), b.floors, households)
-        )
+        devices.append(ElevatorModel(full(e.id), seed, [], b.floors, households))
     return devices
+
+
+class Simulation:
+    """Communities' devices from `start` (to `end`, or on for ever), window by window.
+
+    Each window's messages are made for every device and merged in time order; a device carries its
+    state (seq, meter, parcels...) into the next window, so memory holds one window, not the run.
+    Faults are planned ahead of the windows; `labels` holds the ground truth planned so far.
+    """
+
+    def __init__(
+        self,
+        communities: Sequence[Community],
+        start: datetime,
+        end: datetime | None,
+        seed: int,
+        rates: FaultRates | None = None,
+        *,
+        every: timedelta | None = None,
+        window: timedelta = HOUR,
+    ) -> None:
+        if start.tzinfo is None or (end is not None and end.tzinfo is None):
+            raise ValueError("start and end must be timezone-aware")
+        self.start, self.end, self.window = start, end, window
+        self.devices = [d for c in communities for d in build_devices(c, seed)]
+        if every is not None:
+            for d in self.devices:
+                d.every = every
+        rates = rates or FaultRates()
+        self._planners = [FaultPlanner(d.device_id, d.kind, start, end, seed, rates) for d in self.devices]
+        self.labels: list[FaultLabel] = []
+        self._plan(end if end is not None else start + LOOKAHEAD)
+
+    def _plan(self, until: datetime) -> None:
+        new: list[FaultLabel] = []
+        for device, planner in zip(self.devices, self._planners, strict=True):
+            faults = planner.plan(until)
+            device.faults += faults
+            new += (f.label for f in faults)
+        self.labels += sorted(new, key=attrgetter("start", "device_id"))
+
+    def windows(self) -> Iterator[tuple[datetime, datetime, Iterator[Emission]]]:
+        """(window start, window end, its messages in time order) until the end of the run."""
+        t = self.start
+        while self.end is None or t < self.end:
+            upto = t + self.window if self.end is None else min(t + self.window, self.end)
+            if self.end is None:
+                self._plan(upto + LOOKAHEAD)
+            for d in self.devices:  # faults over for longer than any model looks back
+                if d.faults and d.faults[0].end < t - FORGET:
+                    d.faults = [f for f in d.faults if f.end >= t - FORGET]
+            yield t, upto, heapq.merge(*(d.emissions(t, upto) for d in self.devices), key=attrgetter("ts"))
+            t = upto
+
+    def __iter__(self) -> Iterator[Emission]:
+        for _, _, emissions in self.windows():
+            yield from emissions
+
+    def labels_until(self, ts: datetime) -> list[FaultLabel]:
+        """Faults begun before ts; one still going on at ts has no end."""
+        begun = (lb for lb in self.labels if lb.start < ts)
+        return [lb if lb.end is None or lb.end <= ts else replace(lb, end=None) for lb in begun]
 
 
 def simulate(
     community: Community, start: datetime, end: datetime, seed: int, rates: FaultRates | None = None
 ) -> tuple[Iterator[Emission], list[FaultLabel]]:
-    """Every device's messages in [start, end] merged in time order, and the injected faults."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("start and end must be timezone-aware")
-    devices = build_devices(community, start, end, seed, rates or FaultRates())
-    labels = sorted((f.label for d in devices for f in d.faults), key=attrgetter("start", "device_id"))
-    stream = heapq.merge(*(d.emissions(start, end) for d in devices), key=attrgetter("ts"))
-    return stream, labels
+    """Every device's messages in [start, end) merged in time order, and the injected faults."""
+    run = Simulation([community], start, end, seed, rates)
+    return iter(run), run.labels
