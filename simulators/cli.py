@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import psycopg
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from core.broker import dynsec
 from core.broker.client import host_port
 from core.config import get_settings
-from simulators import schema
+from simulators import runner, schema, service
+from simulators.backfill import copy_history
+from simulators.behaviour.base import LOCAL_TZ, Emission
+from simulators.behaviour.faults import FaultRates
+from simulators.behaviour.schedule import Simulation
 from simulators.community import Community, CommunityError, load_community, resolve
 from simulators.generate import generate
-from simulators.live import LiveDevice, run_devices
+from simulators.runner import Clock, Sent
 from simulators.seed import seed_community
+from simulators.transport import Connections
 
 contract_app = typer.Typer(help="Contract v1 as published to device vendors.", no_args_is_help=True)
 
@@ -87,30 +107,198 @@ def _counts(counts: Counter[str]) -> str:
     return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
 
 
+def _communities(community: str, generate_n: int, seed_value: int) -> list[Community]:
+    return generate(generate_n, seed=seed_value) if generate_n else [_load(community)]
+
+
+def _when(value: str | None, default: datetime, option: str) -> datetime:
+    if value is None:
+        return default
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=option) from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=LOCAL_TZ)
+
+
+class Via(StrEnum):
+    """How a backfill reaches the database."""
+
+    MQTT = "mqtt"
+    COPY = "copy"
+
+
+GenerateOption = Annotated[int, typer.Option("--generate", min=0, help="N synthetic communities instead")]
+SeedOption = Annotated[int, typer.Option("--seed", help="behaviour, faults and --generate seed")]
+FaultsOption = Annotated[
+    float, typer.Option("--faults", min=0, help="fault rates times this (0: none, 1: the defaults)")
+]
+EveryOption = Annotated[
+    float | None, typer.Option("--every", min=1, help="heartbeat/idle telemetry period in seconds")
+]
+LabelsOption = Annotated[
+    Path | None, typer.Option("--labels", dir_okay=False, help="labels CSV (default .local/labels/<run>.csv)")
+]
+LabelsTableOption = Annotated[bool, typer.Option("--labels-table", help="also write fault_labels")]
+
+
 @simulate_app.command("run")
 def run(
     community: CommunityOption = "demo",
-    interval: Annotated[float, typer.Option(min=0.1, help="seconds between a device's messages")] = 2.0,
-    duration: Annotated[float, typer.Option(min=0, help="seconds to run; 0 runs until Ctrl-C")] = 0,
+    generate_n: GenerateOption = 0,
+    seed_value: SeedOption = 0,
+    speed: Annotated[
+        float, typer.Option(min=1, help="simulated seconds per second until it catches up with now")
+    ] = 1.0,
+    start: Annotated[
+        str | None, typer.Option(help="simulated start (ISO 8601; default now, or a day ago with --speed)")
+    ] = None,
+    duration: Annotated[float, typer.Option(min=0, help="wall seconds to run; 0 runs until Ctrl-C")] = 0,
+    faults: FaultsOption = 1.0,
+    every: EveryOption = None,
+    labels_path: LabelsOption = None,
+    labels_table: LabelsTableOption = False,
 ) -> None:
-    """Seed a community and run its devices live, each with its own (freshly reset) broker account."""
-    definition = _load(community)
+    """Run communities live, each device on its own connection; Ctrl-C sends every device's will."""
+    communities = _communities(community, generate_n, seed_value)
     settings = get_settings()
-    with (
-        psycopg.connect(settings.database_url, autocommit=True) as conn,
-        dynsec.connect(settings.require_mqtt_admin()) as broker,
-    ):
-        # Passwords are never stored, so the simulator sets new ones to log in with.
-        result = seed_community(conn, broker, definition, reset_passwords=True)
-    devices = [LiveDevice(i, kind, definition.id, result.passwords[i]) for i, kind in result.devices.items()]
-    typer.echo(
-        f"simulating {len(devices)} devices of community {definition.id!r} every {interval}s", err=True
+    now = datetime.now(UTC)
+    begin = _when(start, now - timedelta(days=1) if speed > 1 else now, "--start")
+    period = timedelta(seconds=every) if every else None
+    devices = sum(len(c.devices()) for c in communities)
+    rates = FaultRates().scaled(faults)
+    sim = Simulation(
+        communities, begin, None, seed_value, rates, every=period, window=_window(devices, period)
     )
-    sent = run_devices(
-        devices,
-        host_port(settings.require_mqtt()),
-        interval_s=interval,
-        duration_s=duration,
-        report=lambda n: typer.echo(f"simulator: {n} messages published", err=True),
+    links = Connections(host_port(settings.require_mqtt()))
+    links.open(service.accounts(settings, communities), progress=lambda n: _err(f"connected {n} devices"))
+    clock = Clock(begin, speed)
+    _err(f"simulating {devices} devices from {begin:%Y-%m-%d %H:%M} UTC at {speed:g}x (live, MQTT)")
+    stop_at = time.monotonic() + duration if duration else None
+
+    def until_stopped() -> Iterator[Emission]:
+        for e in sim:
+            if stop_at is not None and time.monotonic() >= stop_at:
+                return
+            yield e
+
+    try:
+        with _terminate_as_interrupt():
+            runner.publish(until_stopped(), links, clock=clock, report=_live_report(clock))
+    except KeyboardInterrupt:
+        _err("stopping: every device disconnects with its will (offline status)")
+    finally:
+        links.close(wills=True)
+    path, n = service.save_labels(
+        settings, sim, clock.now(), service.run_id(communities, seed_value, begin), labels_path, labels_table
     )
-    typer.echo(f"simulator stopped after {sent} messages", err=True)
+    _err(f"simulator stopped after {links.published} messages; {n} injected faults in {path}")
+
+
+@simulate_app.command("backfill")
+def backfill(
+    community: CommunityOption = "demo",
+    generate_n: GenerateOption = 0,
+    seed_value: SeedOption = 0,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="ISO 8601 start (default: a day before --to)")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="ISO 8601 end (default: now)")] = None,
+    via: Annotated[
+        Via, typer.Option(help="mqtt: the real pipeline; copy: straight into the database")
+    ] = Via.MQTT,
+    faults: FaultsOption = 1.0,
+    every: EveryOption = None,
+    labels_path: LabelsOption = None,
+    labels_table: LabelsTableOption = False,
+) -> None:
+    """Send a stretch of history as fast as it goes, with a progress bar."""
+    communities = _communities(community, generate_n, seed_value)
+    settings = get_settings()
+    end = _when(to, datetime.now(UTC), "--to")
+    begin = _when(from_, end - timedelta(days=1), "--from")
+    if begin >= end:
+        raise typer.BadParameter("must be before --to", param_hint="--from")
+    period = timedelta(seconds=every) if every else None
+    sim = Simulation(communities, begin, end, seed_value, FaultRates().scaled(faults), every=period)
+    how = "through MQTT (broker, ingest)" if via is Via.MQTT else "with COPY straight into the database"
+    _err(f"backfilling {begin:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC {how}")
+    with _progress(begin, end) as advance:
+        if via is Via.MQTT:
+            links = Connections(host_port(settings.require_mqtt()))
+            links.open(service.accounts(settings, communities))
+            try:
+                sent = runner.publish(sim, links, clock=None, report=lambda s: advance(s.last_ts, s.messages))
+            finally:
+                links.close(wills=False)
+            total = sent.messages
+        else:
+            with psycopg.connect(settings.database_url) as conn:
+                for c in communities:
+                    with dynsec.connect(settings.require_mqtt_admin()) as broker:
+                        seed_community(conn, broker, c)
+                conn.commit()
+                added = copy_history(conn, sim, lambda ts, n: advance(ts, n))
+            total = sum(added.values())
+        advance(end, total)
+    path, n = service.save_labels(
+        settings, sim, end, service.run_id(communities, seed_value, begin), labels_path, labels_table
+    )
+    _err(f"backfilled {total} messages {how}; {n} injected faults in {path}")
+
+
+def _err(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def _window(devices: int, every: timedelta | None) -> timedelta:
+    """Windows small enough that one window of a big, chatty fleet stays a few tens of MB."""
+    per_hour = devices * (3600 / every.total_seconds() if every else 30)
+    return max(timedelta(minutes=5), min(timedelta(hours=1), timedelta(hours=100_000 / per_hour)))
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run like Ctrl-C does (wills sent, labels written)."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _live_report(clock: Clock) -> Callable[[Sent], None]:
+    started, last = time.monotonic(), [0, time.monotonic()]
+
+    def report(sent: Sent) -> None:
+        now = time.monotonic()
+        rate = (sent.messages - last[0]) / max(now - last[1], 1e-9)
+        last[:] = [sent.messages, now]
+        _err(
+            f"simulator: {sent.messages} messages in {now - started:.0f} s ({rate:.0f}/s), "
+            f"simulated time {clock.now():%Y-%m-%d %H:%M:%S} UTC"
+        )
+
+    return report
+
+
+@contextmanager
+def _progress(begin: datetime, end: datetime) -> Iterator[Callable[[datetime | None, int], None]]:
+    """A rich progress bar over simulated time, with the message count."""
+    columns = (
+        TextColumn("[progress.description]{task.description}"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[messages]} messages"), TimeElapsedColumn(), TimeRemainingColumn(),
+    )  # fmt: skip
+    total = (end - begin).total_seconds()
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("backfill", total=total, messages=0)
+
+        def advance(ts: datetime | None, messages: int) -> None:
+            done = total if ts is None else min(total, (ts - begin).total_seconds())
+            bar.update(task, completed=done, messages=messages)
+
+        yield advance

@@ -52,6 +52,10 @@ class FaultRates(BaseModel):
     vibration_rising: float = Field(default=0.001, ge=0, le=1)
     night_trips: float = Field(default=0.003, ge=0, le=1)
 
+    def scaled(self, factor: float) -> FaultRates:
+        """Every rate times `factor` (capped at 1): 0 for a fault-free run, 10 for a stormy test."""
+        return FaultRates(**{name: min(1.0, rate * factor) for name, rate in self.model_dump().items()})
+
     @classmethod
     def uniform(cls, rate: float, **overrides: float) -> FaultRates:
         """Every type at one rate (0 for a fault-free run), some set apart."""

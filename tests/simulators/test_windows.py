@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import pairwise
 
+import msgspec
 import pytest
 
 from core.contract import payloads as p
@@ -29,8 +30,6 @@ def run(window_minutes: int, rates: FaultRates = QUIET) -> list[Emission]:
 
 
 def _events(emissions: list[Emission], kind: type) -> set[tuple[str, bytes]]:
-    import msgspec
-
     out = set()
     for e in emissions:
         if isinstance(e.payload, kind):
@@ -63,7 +62,7 @@ def test_windows_give_the_same_events(minutes: int) -> None:
 
 
 def test_lockers_never_double_book_a_compartment() -> None:
-    held: dict[tuple[str, int], str] = {}
+    held: dict[tuple[str, int], str | None] = {}
     deposits = pickups = 0
     for e in run(13):
         if isinstance(e.payload, p.Deposit):
