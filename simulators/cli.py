@@ -27,6 +27,7 @@ from rich.progress import (
 from core.broker import dynsec
 from core.broker.client import host_port
 from core.config import get_settings
+from core.registry.service import lookup, reset_credentials
 from simulators import runner, schema, service
 from simulators.backfill import copy_history
 from simulators.behaviour.base import LOCAL_TZ, Emission
@@ -34,9 +35,10 @@ from simulators.behaviour.faults import FaultRates
 from simulators.behaviour.schedule import Simulation
 from simulators.community import Community, CommunityError, load_community, resolve
 from simulators.generate import generate
+from simulators.replay import ReplayError, Series, messages, parse_mapping
 from simulators.runner import Clock, Sent
 from simulators.seed import seed_community
-from simulators.transport import Connections
+from simulators.transport import Account, Connections
 
 contract_app = typer.Typer(help="Contract v1 as published to device vendors.", no_args_is_help=True)
 
@@ -302,3 +304,43 @@ def _progress(begin: datetime, end: datetime) -> Iterator[Callable[[datetime | N
             bar.update(task, completed=done, messages=messages)
 
         yield advance
+
+
+@simulate_app.command("replay")
+def replay(
+    device: Annotated[str, typer.Option(help="a registered device id")],
+    csv_path: Annotated[Path, typer.Option("--csv", dir_okay=False, help="the recorded series")],
+    column: Annotated[
+        list[str] | None, typer.Option(help="column=field (repeatable); default value=<the kind's field>")
+    ] = None,
+    time_column: Annotated[str, typer.Option(help="the timestamp column")] = "timestamp",
+    speed: Annotated[float, typer.Option(min=0, help="0: as fast as it goes; N: N times real time")] = 0,
+    shift_to_now: Annotated[bool, typer.Option(help="move the series so that its last row is now")] = False,
+) -> None:
+    """Publish a CSV series as one device's telemetry, through its own broker account."""
+    settings = get_settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        found = lookup(conn, [device]).get(device)
+    if found is None or found.decommissioned:
+        raise typer.BadParameter(f"no active device {device!r} in the registry", param_hint="--device")
+    try:
+        series = Series(csv_path, found.kind, time_column, parse_mapping(found.kind, column or []))
+        errors: list[str] = []
+        emissions = list(
+            messages(series, device, shift_to=datetime.now(UTC) if shift_to_now else None, errors=errors)
+        )
+    except ReplayError as error:
+        raise typer.BadParameter(str(error), param_hint="--csv") from None
+    with dynsec.connect(settings.require_mqtt_admin()) as broker:
+        password = reset_credentials(broker, found).password
+    links = Connections(host_port(settings.require_mqtt()))
+    links.open([Account(device, found.kind, found.community_id, password)])
+    clock = Clock(emissions[0].ts, speed) if speed and emissions else None
+    try:
+        with _terminate_as_interrupt():
+            sent = runner.publish(emissions, links, clock=clock, report=lambda s: _err(f"{s.messages} sent"))
+    finally:
+        links.close(wills=False)
+    for line in errors[:20]:
+        _err(f"skipped {line}")
+    _err(f"replayed {sent.messages} rows of {csv_path} as {device} telemetry; {len(errors)} rows refused")
