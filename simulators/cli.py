@@ -37,7 +37,6 @@ from simulators.community import Community, CommunityError, load_community, reso
 from simulators.generate import generate
 from simulators.replay import ReplayError, Series, messages, parse_mapping
 from simulators.runner import Clock, Sent
-from simulators.seed import seed_community
 from simulators.transport import Account, Connections
 
 contract_app = typer.Typer(help="Contract v1 as published to device vendors.", no_args_is_help=True)
@@ -87,18 +86,12 @@ def seed(
     seed_value: Annotated[int, typer.Option("--seed", help="seed of --generate")] = 0,
 ) -> None:
     """Register communities, buildings, devices, spaces and device broker accounts (idempotent)."""
-    communities = generate(generate_n, seed=seed_value) if generate_n else [_load(community)]
-    settings = get_settings()
+    communities = _communities(community, generate_n, seed_value)
     total: Counter[str] = Counter()
-    with (
-        psycopg.connect(settings.database_url, autocommit=True) as conn,
-        dynsec.connect(settings.require_mqtt_admin()) as broker,
-    ):
-        for c in communities:
-            result = seed_community(conn, broker, c)
-            total.update(result.added)
-            total["devices defined"] += len(result.devices)
-            typer.echo(f"{c.id} ({c.district} {c.name}): {_counts(result.added) or 'nothing to add'}")
+    for c, result in zip(communities, service.seed(get_settings(), communities), strict=True):
+        total.update(result.added)
+        total["devices defined"] += len(result.devices)
+        typer.echo(f"{c.id} ({c.district} {c.name}): {_counts(result.added) or 'nothing to add'}")
     typer.echo(
         f"{len(communities)} communities, {total['devices defined']} devices defined; added: "
         f"{_counts(total - Counter({'devices defined': total['devices defined']})) or 'nothing'}"
@@ -169,11 +162,9 @@ def run(
     period = timedelta(seconds=every) if every else None
     devices = sum(len(c.devices()) for c in communities)
     rates = FaultRates().scaled(faults)
-    sim = Simulation(
-        communities, begin, None, seed_value, rates, every=period, window=_window(devices, period)
-    )
+    sim = Simulation(communities, begin, None, seed_value, rates, every=period)
     links = Connections(host_port(settings.require_mqtt()))
-    links.open(service.accounts(settings, communities), progress=lambda n: _err(f"connected {n} devices"))
+    service.connect(settings, communities, links, _err)
     clock = Clock(begin, speed)
     _err(f"simulating {devices} devices from {begin:%Y-%m-%d %H:%M} UTC at {speed:g}x (live, MQTT)")
     stop_at = time.monotonic() + duration if duration else None
@@ -228,18 +219,15 @@ def backfill(
     with _progress(begin, end) as advance:
         if via is Via.MQTT:
             links = Connections(host_port(settings.require_mqtt()))
-            links.open(service.accounts(settings, communities))
+            service.connect(settings, communities, links, _err)
             try:
                 sent = runner.publish(sim, links, clock=None, report=lambda s: advance(s.last_ts, s.messages))
             finally:
                 links.close(wills=False)
             total = sent.messages
         else:
+            service.seed(settings, communities)
             with psycopg.connect(settings.database_url) as conn:
-                for c in communities:
-                    with dynsec.connect(settings.require_mqtt_admin()) as broker:
-                        seed_community(conn, broker, c)
-                conn.commit()
                 added = copy_history(conn, sim, lambda ts, n: advance(ts, n))
             total = sum(added.values())
         advance(end, total)
@@ -251,12 +239,6 @@ def backfill(
 
 def _err(line: str) -> None:
     typer.echo(line, err=True)
-
-
-def _window(devices: int, every: timedelta | None) -> timedelta:
-    """Windows small enough that one window of a big, chatty fleet stays a few tens of MB."""
-    per_hour = devices * (3600 / every.total_seconds() if every else 30)
-    return max(timedelta(minutes=5), min(timedelta(hours=1), timedelta(hours=100_000 / per_hour)))
 
 
 @contextmanager

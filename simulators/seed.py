@@ -7,7 +7,11 @@ idempotent: what exists is left alone, so a second run adds nothing and changes 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import psycopg
@@ -29,9 +33,15 @@ class SeedResult:
 
 
 def seed_community(
-    conn: psycopg.Connection, broker: DynSec | None, community: Community, *, reset_passwords: bool = False
+    conn: psycopg.Connection,
+    broker: DynSec | None,
+    community: Community,
+    *,
+    password: Callable[[str], str] | None = None,
+    reset: Collection[str] = (),
 ) -> SeedResult:
-    """Add what is missing of `community`; give missing (or, when asked, all) devices an account."""
+    """Add what is missing of `community`; give devices without an account (and those in `reset`)
+    one, with `password(device_id)` (default: a new random password)."""
     devices = community.devices()
     result = SeedResult(community.id, {d[0]: d[1] for d in devices})
     with conn.transaction():
@@ -39,14 +49,23 @@ def seed_community(
     if broker is None:
         return result
     ids = list(result.devices)
-    existing = set() if reset_passwords else broker.existing_clients(ids)
-    missing = [i for i in ids if i not in existing]
-    result.passwords = {i: new_password() for i in missing}
+    existing = broker.existing_clients(ids)
+    missing = [i for i in ids if i not in existing or i in reset]
+    make = password or (lambda _: new_password())
+    result.passwords = {i: make(i) for i in missing}
     broker.ensure_devices(
         [(i, device_topic_filter(community.id, result.devices[i], i), result.passwords[i]) for i in missing]
     )
     result.added["broker accounts"] += len(missing)
     return result
+
+
+def derived_password(secret: str, device_id: str) -> str:
+    """A simulated device's password, derived from a secret so that a simulator can log in again
+    without resetting thousands of accounts (Mosquitto's dynamic security rewrites its whole file
+    on every change). Whoever holds the broker admin secret could set any password anyway."""
+    digest = hmac.new(secret.encode(), f"yiju-sim/{device_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()
 
 
 def _write_registry(

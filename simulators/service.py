@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -13,26 +14,55 @@ from core.config import Settings
 from simulators import labels
 from simulators.behaviour.schedule import Simulation
 from simulators.community import Community
-from simulators.seed import seed_community
-from simulators.transport import Account
+from simulators.seed import SeedResult, derived_password, seed_community
+from simulators.transport import Account, Connections
 
 LABELS_DIR = Path(".local/labels")
 
 
-def accounts(settings: Settings, communities: Sequence[Community]) -> list[Account]:
-    """Seed the communities and give every device a fresh password to log in with.
+def seed(
+    settings: Settings, communities: Sequence[Community], reset: Collection[str] = ()
+) -> list[SeedResult]:
+    """Register the communities and their devices' accounts (idempotent).
 
-    Passwords are never stored, so a simulator sets new ones each time it starts.
+    Simulated devices' passwords are derived from the broker admin secret, so a simulator can log
+    in again without resetting them; devices in `reset` (refused with an older password) get it too.
     """
-    out: list[Account] = []
     with (
         psycopg.connect(settings.database_url, autocommit=True) as conn,
-        dynsec.connect(settings.require_mqtt_admin()) as broker,
+        # each change makes Mosquitto's dynamic security rewrite its file: slow with 10,000 accounts
+        dynsec.connect(settings.require_mqtt_admin(), timeout_s=600) as broker,
     ):
-        for c in communities:
-            result = seed_community(conn, broker, c, reset_passwords=True)
-            out += [Account(i, kind, c.id, result.passwords[i]) for i, kind in result.devices.items()]
-    return out
+        return [
+            seed_community(conn, broker, c, password=_password(settings), reset=reset) for c in communities
+        ]
+
+
+def accounts(
+    settings: Settings, communities: Sequence[Community], reset: Collection[str] = ()
+) -> list[Account]:
+    """Seed the communities and return every device's login."""
+    password = _password(settings)
+    results = seed(settings, communities, reset)
+    return [Account(i, kind, r.community_id, password(i)) for r in results for i, kind in r.devices.items()]
+
+
+def _password(settings: Settings) -> Callable[[str], str]:
+    return partial(derived_password, settings.require_mqtt_admin().password or "")
+
+
+def connect(
+    settings: Settings, communities: Sequence[Community], links: Connections, say: Callable[[str], None]
+) -> None:
+    """Open every device's connection, resetting the accounts the broker refuses."""
+    found = accounts(settings, communities)
+    refused = links.open(found, progress=lambda n: say(f"connecting: {n} of {len(found)} devices"))
+    if refused:
+        say(f"{len(refused)} devices have older passwords: resetting them (slow for thousands)")
+        accounts(settings, communities, reset=set(refused))
+        if still := links.retry(refused):
+            raise ConnectionError(f"the broker refuses {len(still)} devices, e.g. {still[:3]}")
+    say(f"{len(found)} devices connected")
 
 
 def run_id(communities: Sequence[Community], seed: int, start: datetime) -> str:

@@ -12,7 +12,7 @@ import logging
 import resource
 import selectors
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,12 +48,13 @@ class Account:
 class Link:
     """One device's connection."""
 
-    __slots__ = ("account", "client", "connected", "retry_at", "topics")
+    __slots__ = ("account", "client", "connected", "refused", "retry_at", "sock", "topics")
 
     def __init__(self, account: Account, client: mqtt.Client) -> None:
         self.account, self.client = account, client
-        self.connected = False
+        self.connected = self.refused = False
         self.retry_at = 0.0
+        self.sock: Any = None
         self.topics = {
             c: device_topic(account.community_id, account.kind, account.device_id, c) for c in Channel
         }
@@ -75,10 +76,11 @@ class Connections:
     def unacked(self) -> int:
         return self.published - self.acked
 
-    def open(self, accounts: Iterable[Account], progress: Callable[[int], None] | None = None) -> None:
-        """Connect every device, each announcing a will of a retained `offline` status."""
+    def open(self, accounts: Iterable[Account], progress: Callable[[int], None] | None = None) -> list[str]:
+        """Connect every device, each with a will of a retained `offline` status; returns the ids
+        of devices the broker refused (wrong password), which stay closed."""
         accounts = list(accounts)
-        _raise_file_limit(len(accounts) + 64)
+        _raise_file_limit(len(self.links) + len(accounts) + 64)
         for i, account in enumerate(accounts):
             client = mqtt.Client(
                 CallbackAPIVersion.VERSION2, client_id=f"sim-{account.device_id}", protocol=mqtt.MQTTv5
@@ -90,6 +92,8 @@ class Connections:
             client.on_connect = self._on_connect
             client.on_disconnect = self._on_disconnect
             client.on_publish = self._on_publish
+            client.on_socket_open = self._on_socket_open
+            client.on_socket_close = self._on_socket_close
             client.user_data_set(link)
             self.links[account.device_id] = link
             self._connect(link)
@@ -97,12 +101,25 @@ class Connections:
                 self.poll(0)
                 if progress:
                     progress(i + 1)
-        deadline = time.monotonic() + 60
-        while not all(lk.connected for lk in self.links.values()):
+        return self._settle([a.device_id for a in accounts])
+
+    def retry(self, device_ids: Sequence[str]) -> list[str]:
+        """Connect refused devices again (their accounts were reset); returns those still refused."""
+        for device_id in device_ids:
+            link = self.links[device_id]
+            link.refused = False
+            self._connect(link)
+        return self._settle(device_ids)
+
+    def _settle(self, device_ids: Sequence[str], timeout_s: float = 60) -> list[str]:
+        links = [self.links[d] for d in device_ids]
+        deadline = time.monotonic() + timeout_s
+        while not all(lk.connected or lk.refused for lk in links):
             if time.monotonic() > deadline:
-                down = [d for d, lk in self.links.items() if not lk.connected]
+                down = [lk.account.device_id for lk in links if not (lk.connected or lk.refused)]
                 raise ConnectionError(f"{len(down)} devices could not connect, e.g. {down[:3]}")
             self.poll(0.1)
+        return [lk.account.device_id for lk in links if lk.refused]
 
     def publish(self, device_id: str, channel: Channel, payload: Envelope) -> None:
         """Queue one message (QoS 1); waits while too many are unacknowledged."""
@@ -146,8 +163,6 @@ class Connections:
         deadline = time.monotonic() + 10
         while any(lk.connected for lk in self.links.values()) and time.monotonic() < deadline:
             self.poll(0.05)
-        for link in self.links.values():
-            self._forget(link)
         self._selector.close()
 
     def _connect(self, link: Link) -> None:
@@ -157,28 +172,28 @@ class Connections:
             link.retry_at = time.monotonic() + RECONNECT_S
             logger.warning("device %s cannot connect: %s", link.account.device_id, error)
             return
-        self._watch(link)
+        self._watch(link)  # the CONNECT packet may still be queued
 
     def _watch(self, link: Link) -> None:
-        sock = link.client.socket()
-        if sock is None:
-            return
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if link.client.want_write() else 0)
-        try:
-            self._selector.modify(sock, events, link)
-        except KeyError:
-            self._selector.register(sock, events, link)
-
-    def _forget(self, link: Link) -> None:
-        sock = link.client.socket()
-        if sock is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(sock)
+        """Wait for the socket to be writable too while paho has bytes queued."""
+        if link.sock is not None:
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if link.client.want_write() else 0)
+            self._selector.modify(link.sock, events, link)
 
     def _drop(self, link: Link) -> None:
-        self._forget(link)
         link.connected = False
-        link.retry_at = time.monotonic() + RECONNECT_S
+        link.retry_at = 0.0 if link.refused else time.monotonic() + RECONNECT_S
+
+    # paho tells an external loop when it opens and closes a socket; registering the very object
+    # it closes matters, since the OS hands the same descriptor number to the next socket
+    def _on_socket_open(self, _client: mqtt.Client, link: Link, sock: Any) -> None:
+        link.sock = sock
+        self._selector.register(sock, selectors.EVENT_READ, link)
+
+    def _on_socket_close(self, _client: mqtt.Client, link: Link, sock: Any) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+        link.sock = None
 
     def _misc(self, now: float) -> None:
         """Keep-alives for a slice of the clients per call, so each is seen every few seconds."""
@@ -189,7 +204,6 @@ class Connections:
                 link.client.loop_misc()
             elif link.retry_at and now >= link.retry_at:
                 link.retry_at = 0.0
-                self._forget(link)
                 self._connect(link)
         self._misc_at = 0 if self._misc_at + step >= len(links) else self._misc_at + step
         self._misc_due = now + 0.25
@@ -198,8 +212,8 @@ class Connections:
         self, client: mqtt.Client, link: Link, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         if reason.is_failure:
-            logger.error("device %s refused by the broker: %s", link.account.device_id, reason)
-            link.retry_at = time.monotonic() + RECONNECT_S
+            logger.debug("device %s refused by the broker: %s", link.account.device_id, reason)
+            link.refused = True  # not retried: its account needs a new password first
             return
         link.connected = True
 
@@ -207,7 +221,6 @@ class Connections:
         self, client: mqtt.Client, link: Link, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         link.connected = False
-        self._forget(link)
 
     def _on_publish(self, client: mqtt.Client, link: Link, mid: int, reason: ReasonCode, props: Any) -> None:
         self.acked += 1

@@ -154,6 +154,15 @@ def add_device(
     return Credentials(id, password)
 
 
+def reset_credentials(broker: DynSec, device: DeviceRef) -> Credentials:
+    """Give a device a new broker password: the old one stops working, a connected client is dropped."""
+    password = new_password()
+    broker.ensure_device(
+        device.id, device_topic_filter(device.community_id, device.kind, device.id), password
+    )
+    return Credentials(device.id, password)
+
+
 def lookup(conn: psycopg.Connection, ids: Iterable[str] | None = None) -> dict[str, DeviceRef]:
     """Devices by id (all of them when `ids` is None)."""
     if ids is None:

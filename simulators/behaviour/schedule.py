@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from simulators.behaviour.base import DAY, HOUR, Device, Emission, FaultLabel
+from simulators.behaviour.base import DAY, HOUR, MINUTE, Device, Emission, FaultLabel
 from simulators.behaviour.chargers import ChargerModel
 from simulators.behaviour.elevators import ElevatorModel
 from simulators.behaviour.faults import FaultPlanner, FaultRates
@@ -67,12 +67,13 @@ class Simulation:
         rates: FaultRates | None = None,
         *,
         every: timedelta | None = None,
-        window: timedelta = HOUR,
+        window: timedelta | None = None,
     ) -> None:
         if start.tzinfo is None or (end is not None and end.tzinfo is None):
             raise ValueError("start and end must be timezone-aware")
-        self.start, self.end, self.window = start, end, window
+        self.start, self.end = start, end
         self.devices = [d for c in communities for d in build_devices(c, seed)]
+        self.window = window or _window(len(self.devices), every)
         if every is not None:
             for d in self.devices:
                 d.every = every
@@ -118,3 +119,9 @@ def simulate(
     """Every device's messages in [start, end) merged in time order, and the injected faults."""
     run = Simulation([community], start, end, seed, rates)
     return iter(run), run.labels
+
+
+def _window(devices: int, every: timedelta | None) -> timedelta:
+    """Windows of about 100,000 messages, so that a big chatty fleet's window stays tens of MB."""
+    per_hour = devices * (3600 / every.total_seconds() if every else 30)
+    return max(5 * MINUTE, min(HOUR, HOUR * (100_000 / per_hour)))

@@ -99,7 +99,7 @@ def test_seed_writes_registry_and_accounts_once(
     assert not _can_connect(settings, elevator, "wrong-password")
 
 
-def test_reset_passwords_gives_every_device_a_new_account(
+def test_reset_gives_the_named_devices_new_passwords(
     settings: Settings, conn: psycopg.Connection, demo: Community
 ) -> None:
     three_spaces = [demo.parking[0].model_copy(update={"count": 3})]
@@ -107,8 +107,9 @@ def test_reset_passwords_gives_every_device_a_new_account(
     assert len(small.devices()) == 3 + len(demo.gates) + len(demo.lockers) + len(demo.elevators)
     with dynsec.connect(settings.require_mqtt_admin()) as broker:
         first = seed_community(conn, broker, small)
-        again = seed_community(conn, broker, small, reset_passwords=True)
-    assert again.added == {"broker accounts": len(small.devices())}
-    device = small.full_id("ps-001")
+        device, other = small.full_id("ps-001"), small.full_id("ps-002")
+        again = seed_community(conn, broker, small, password=lambda i: f"derived-{i}", reset=[device])
+    assert again.added == {"broker accounts": 1} and again.passwords == {device: f"derived-{device}"}
     assert not _can_connect(settings, device, first.passwords[device])
-    assert _can_connect(settings, device, again.passwords[device])
+    assert _can_connect(settings, device, f"derived-{device}")
+    assert _can_connect(settings, other, first.passwords[other])
