@@ -29,14 +29,13 @@ def copy_history(
     track = rollups.license_of(conn) != "timescale"
     added: Counter[str] = Counter()
     batch, n = Batch(), 0
-    for e in emissions:
+    for n, e in enumerate(emissions, start=1):
         table = DEVICE_TABLES[(e.kind, e.channel)]
         batch.add(table.name, table.row(e.device_id, e.payload))
-        n += 1
-        if n == BATCH:
+        if n % BATCH == 0:
             added.update(store.write(conn, batch, track_rollups=track, worker="backfill").rows)
             progress(e.ts, n)
-            batch, n = Batch(), 0
-    if n:
+            batch = Batch()
+    if batch.tables:
         added.update(store.write(conn, batch, track_rollups=track, worker="backfill").rows)
     return added

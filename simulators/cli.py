@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 from collections import Counter
@@ -30,7 +31,7 @@ from core.config import get_settings
 from core.registry.service import lookup, reset_credentials
 from simulators import runner, schema, service
 from simulators.backfill import copy_history
-from simulators.behaviour.base import LOCAL_TZ, Emission
+from simulators.behaviour.base import LOCAL_TZ
 from simulators.behaviour.faults import FaultRates
 from simulators.behaviour.schedule import Simulation
 from simulators.community import Community, CommunityError, load_community, resolve
@@ -157,35 +158,32 @@ def run(
     """Run communities live, each device on its own connection; Ctrl-C sends every device's will."""
     communities = _communities(community, generate_n, seed_value)
     settings = get_settings()
-    now = datetime.now(UTC)
-    begin = _when(start, now - timedelta(days=1) if speed > 1 else now, "--start")
-    period = timedelta(seconds=every) if every else None
     devices = sum(len(c.devices()) for c in communities)
-    rates = FaultRates().scaled(faults)
-    sim = Simulation(communities, begin, None, seed_value, rates, every=period)
     links = Connections(host_port(settings.require_mqtt()))
-    service.connect(settings, communities, links, _err)
-    clock = Clock(begin, speed)
-    _err(f"simulating {devices} devices from {begin:%Y-%m-%d %H:%M} UTC at {speed:g}x (live, MQTT)")
-    stop_at = time.monotonic() + duration if duration else None
-
-    def until_stopped() -> Iterator[Emission]:
-        for e in sim:
-            if stop_at is not None and time.monotonic() >= stop_at:
-                return
-            yield e
-
+    sim: Simulation | None = None
+    clock = Clock(datetime.now(UTC))
     try:
         with _terminate_as_interrupt():
-            runner.publish(until_stopped(), links, clock=clock, report=_live_report(clock))
+            service.connect(settings, communities, links, _err)
+            now = datetime.now(UTC)
+            begin = _when(start, now - timedelta(days=1) if speed > 1 else now, "--start")
+            period = timedelta(seconds=every) if every else None
+            sim = Simulation(communities, begin, None, seed_value, FaultRates().scaled(faults), every=period)
+            clock = Clock(begin, speed)
+            _err(f"simulating {devices} devices from {begin:%Y-%m-%d %H:%M} UTC at {speed:g}x (live, MQTT)")
+            stop_at = time.monotonic() + duration if duration else None
+            emissions = itertools.takewhile(lambda _: stop_at is None or time.monotonic() < stop_at, sim)
+            runner.publish(emissions, links, clock=clock, report=_live_report(clock))
     except KeyboardInterrupt:
         _err("stopping: every device disconnects with its will (offline status)")
     finally:
         links.close(wills=True)
-    path, n = service.save_labels(
-        settings, sim, clock.now(), service.run_id(communities, seed_value, begin), labels_path, labels_table
-    )
-    _err(f"simulator stopped after {links.published} messages; {n} injected faults in {path}")
+    if sim is not None:
+        path, n = service.save_labels(
+            settings, sim, clock.now(), service.run_id(communities, seed_value, sim.start), labels_path,
+            labels_table,
+        )  # fmt: skip
+        _err(f"simulator stopped after {links.published} messages; {n} injected faults in {path}")
 
 
 @simulate_app.command("backfill")

@@ -50,20 +50,24 @@ def seed_community(
         return result
     ids = list(result.devices)
     existing = broker.existing_clients(ids)
-    missing = [i for i in ids if i not in existing or i in reset]
+    missing = [i for i in ids if i not in existing]
     make = password or (lambda _: new_password())
-    result.passwords = {i: make(i) for i in missing}
+    result.passwords = {i: make(i) for i in [*missing, *(i for i in ids if i in existing and i in reset)]}
     broker.ensure_devices(
         [(i, device_topic_filter(community.id, result.devices[i], i), result.passwords[i]) for i in missing]
     )
-    result.added["broker accounts"] += len(missing)
+    broker.set_passwords([(i, result.passwords[i]) for i in ids if i in existing and i in reset])
+    result.added.update(
+        {"broker accounts": len(missing), "passwords reset": len(result.passwords) - len(missing)}
+    )
+    result.added = +result.added  # only what was done
     return result
 
 
 def derived_password(secret: str, device_id: str) -> str:
     """A simulated device's password, derived from a secret so that a simulator can log in again
-    without resetting thousands of accounts (Mosquitto's dynamic security rewrites its whole file
-    on every change). Whoever holds the broker admin secret could set any password anyway."""
+    without resetting thousands of accounts (Mosquitto's dynamic security takes minutes for that).
+    Whoever holds the broker admin secret could set any password anyway."""
     digest = hmac.new(secret.encode(), f"yiju-sim/{device_id}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:24]).decode()
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -20,31 +21,24 @@ from simulators.transport import Account, Connections
 LABELS_DIR = Path(".local/labels")
 
 
-def seed(
-    settings: Settings, communities: Sequence[Community], reset: Collection[str] = ()
-) -> list[SeedResult]:
-    """Register the communities and their devices' accounts (idempotent).
-
-    Simulated devices' passwords are derived from the broker admin secret, so a simulator can log
-    in again without resetting them; devices in `reset` (refused with an older password) get it too.
-    """
+@contextmanager
+def _admin(settings: Settings) -> Iterator[tuple[psycopg.Connection, dynsec.DynSec]]:
     with (
         psycopg.connect(settings.database_url, autocommit=True) as conn,
         # each change makes Mosquitto's dynamic security rewrite its file: slow with 10,000 accounts
         dynsec.connect(settings.require_mqtt_admin(), timeout_s=600) as broker,
     ):
-        return [
-            seed_community(conn, broker, c, password=_password(settings), reset=reset) for c in communities
-        ]
+        yield conn, broker
 
 
-def accounts(
-    settings: Settings, communities: Sequence[Community], reset: Collection[str] = ()
-) -> list[Account]:
-    """Seed the communities and return every device's login."""
-    password = _password(settings)
-    results = seed(settings, communities, reset)
-    return [Account(i, kind, r.community_id, password(i)) for r in results for i, kind in r.devices.items()]
+def seed(settings: Settings, communities: Sequence[Community]) -> list[SeedResult]:
+    """Register the communities and their devices' accounts (idempotent).
+
+    Simulated devices' passwords are derived from the broker admin secret, so a simulator can log
+    in again without resetting them.
+    """
+    with _admin(settings) as (conn, broker):
+        return [seed_community(conn, broker, c, password=_password(settings)) for c in communities]
 
 
 def _password(settings: Settings) -> Callable[[str], str]:
@@ -54,14 +48,23 @@ def _password(settings: Settings) -> Callable[[str], str]:
 def connect(
     settings: Settings, communities: Sequence[Community], links: Connections, say: Callable[[str], None]
 ) -> None:
-    """Open every device's connection, resetting the accounts the broker refuses."""
-    found = accounts(settings, communities)
-    refused = links.open(found, progress=lambda n: say(f"connecting: {n} of {len(found)} devices"))
-    if refused:
-        say(f"{len(refused)} devices have older passwords: resetting them (slow for thousands)")
-        accounts(settings, communities, reset=set(refused))
-        if still := links.retry(refused):
-            raise ConnectionError(f"the broker refuses {len(still)} devices, e.g. {still[:3]}")
+    """Seed the communities and open every device's connection, resetting the passwords the broker
+    refuses (accounts made by an older seeding)."""
+    password = _password(settings)
+    # The admin session opens first: paho's own loop uses select(), which cannot watch a socket
+    # numbered above 1024, and thousands of device sockets would push its number past that.
+    with _admin(settings) as (conn, broker):
+        results = [seed_community(conn, broker, c, password=password) for c in communities]
+        found = [
+            Account(i, kind, r.community_id, password(i)) for r in results for i, kind in r.devices.items()
+        ]
+        refused = links.open(found, progress=lambda n: say(f"connecting: {n} of {len(found)} devices"))
+        if refused:
+            say(f"{len(refused)} devices have older passwords: resetting them")
+            for c in communities:
+                seed_community(conn, broker, c, password=password, reset=set(refused))
+            if still := links.retry(refused):
+                raise ConnectionError(f"the broker refuses {len(still)} devices, e.g. {still[:3]}")
     say(f"{len(found)} devices connected")
 
 

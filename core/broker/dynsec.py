@@ -57,6 +57,11 @@ class DynSec:
         self._arrived = threading.Condition()
         client.on_message = self._on_message
 
+    @property
+    def connected(self) -> bool:
+        """Whether the admin session is connected to the broker now."""
+        return bool(self._client.is_connected())
+
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         try:
             body = json.loads(msg.payload)
@@ -113,6 +118,16 @@ class DynSec:
                     },
                 ]
             self.run(commands, tolerate=("not found",))
+
+    def set_passwords(self, passwords: Sequence[tuple[str, str]], *, batch: int = BATCH) -> None:
+        """New passwords for existing accounts (username, password); roles and ACLs stay as they are,
+        which is far cheaper for the plugin than re-creating them."""
+        for start in range(0, len(passwords), batch):
+            commands = [
+                {"command": "setClientPassword", "username": u, "password": p}
+                for u, p in passwords[start : start + batch]
+            ]
+            self.run(commands)
 
     def existing_clients(self, usernames: Sequence[str], *, batch: int = BATCH) -> set[str]:
         """Which of these accounts the broker has."""
@@ -217,7 +232,9 @@ def connect(admin_url: AnyUrl, timeout_s: float = 10.0) -> Iterator[DynSec]:
     client.on_connect = on_connect
     client.on_subscribe = lambda *_args: ready.set()
     host, port = host_port(admin_url)
-    client.connect(host, port, keepalive=30)
+    # Long keep-alive: with thousands of accounts one batch can keep the broker busy for a minute,
+    # and a session dropped meanwhile would lose its answers.
+    client.connect(host, port, keepalive=600)
     client.loop_start()
     try:
         session = DynSec(client, timeout_s, (host, port))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import pairwise
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from core.contract import payloads as p
 from core.contract.codec import decode, encode
-from core.contract.topics import Channel, device_topic
+from core.contract.payloads import PAYLOADS
+from core.contract.topics import Channel, Kind, device_topic
+from simulators import schema
 from simulators.behaviour.base import LOCAL_TZ, Emission, FaultLabel
 from simulators.behaviour.faults import ELEVATOR_EVENT_FAULTS, FaultRates
 from simulators.behaviour.schedule import simulate
@@ -73,6 +77,24 @@ def test_every_message_keeps_the_contract(rates: FaultRates) -> None:
         else:
             assert isinstance(e.payload, p.DeviceStatus) and e.payload.state == "online"
         last[e.device_id] = (boot, seq)
+
+
+def test_every_message_validates_against_the_published_schema() -> None:
+    """The JSON Schemas device vendors get (docs/contract/v1) accept everything the simulators send."""
+    validators: dict[tuple[Kind, Channel], Draft202012Validator] = {}
+    emissions, _ = run(3, ALL_FAULTS)
+    for e in emissions:
+        key = (e.kind, e.channel)
+        if key not in validators:
+            published = json.loads(
+                (schema.DEFAULT_OUT / schema.schema_path(*key)).read_text(encoding="utf-8")
+            )
+            validators[key] = Draft202012Validator(
+                published, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+        errors = list(validators[key].iter_errors(json.loads(encode(e.payload))))
+        assert not errors, (e, errors[0].message)
+    assert len(validators) == len(PAYLOADS)
 
 
 def test_workday_patterns_show_in_aggregate() -> None:

@@ -109,7 +109,7 @@ def test_reset_gives_the_named_devices_new_passwords(
         first = seed_community(conn, broker, small)
         device, other = small.full_id("ps-001"), small.full_id("ps-002")
         again = seed_community(conn, broker, small, password=lambda i: f"derived-{i}", reset=[device])
-    assert again.added == {"broker accounts": 1} and again.passwords == {device: f"derived-{device}"}
+    assert again.added == {"passwords reset": 1} and again.passwords == {device: f"derived-{device}"}
     assert not _can_connect(settings, device, first.passwords[device])
     assert _can_connect(settings, device, f"derived-{device}")
     assert _can_connect(settings, other, first.passwords[other])
