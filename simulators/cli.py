@@ -36,6 +36,7 @@ from simulators.behaviour.faults import FaultRates
 from simulators.behaviour.schedule import Simulation
 from simulators.community import Community, CommunityError, load_community, resolve
 from simulators.generate import generate
+from simulators.nab import write_corpus
 from simulators.replay import ReplayError, Series, messages, parse_mapping
 from simulators.runner import Clock, Sent
 from simulators.transport import Account, Connections
@@ -324,3 +325,16 @@ def replay(
     for line in errors[:20]:
         _err(f"skipped {line}")
     _err(f"replayed {sent.messages} rows of {csv_path} as {device} telemetry; {len(errors)} rows refused")
+
+
+@simulate_app.command("nab")
+def nab_corpus(
+    out: Annotated[Path, typer.Option(file_okay=False, help="directory to write data/ and labels/ under")],
+    community: CommunityOption = "demo",
+    days: Annotated[float, typer.Option(min=1, help="days simulated")] = 5,
+    seed_value: SeedOption = 2,
+) -> None:
+    """A NAB-layout corpus of silent faults (one telemetry field per file, faults as windows)."""
+    start = datetime(2026, 3, 2, tzinfo=LOCAL_TZ)
+    written = write_corpus(out, _load(community), start, days, seed_value)
+    _err(f"wrote {len(written)} series with {sum(written.values())} windows under {out}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from analytics.cli import app as analytics_app
 from bench.cli import app as bench_app
 from core.cli import broker_app, communities_app, db_app, devices_app
 from core.config import SettingsError
@@ -19,6 +20,7 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(simulate_app, name="simulate")
 app.command("ingest")(ingest_cli.run)
 app.add_typer(bench_app, name="bench")
+app.add_typer(analytics_app, name="analytics")
 
 
 def main() -> None:
