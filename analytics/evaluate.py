@@ -1,0 +1,132 @@
+"""Scoring detections against ground truth: precision, recall, F1 and delay per fault type.
+
+A label (device, fault type, start, end) is caught when a detection of the matching alarm type
+on that device starts inside its span (from a minute before it to `grace` after its end); its
+delay is from the fault's start to the first such detection. A detection that explains no label
+of its device at that time is a false alarm.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from analytics.models import Detection
+
+# the simulator's fault types -> the alarm type that reports them
+ALARM_FOR: dict[str, str] = {
+    "charger_fault": "charger_fault", "gate_fault": "gate_fault", "locker_fault": "locker_fault",
+    "door_left_open": "door_left_open", "network_loss": "offline", "silent": "silent",
+    "dead_battery": "low_battery", "over_temperature_drift": "charger_overheat",
+    "meter_backwards": "meter_backwards", "meter_stuck": "meter_stuck", "power_spike": "power_spike",
+    "sensor_flapping": "sensor_flapping", "night_trips": "night_trips",
+    "entrapment": "entrapment", "stop_outside_door_zone": "stop_outside_door_zone",
+    "overrun_top": "overrun_top", "overrun_bottom": "overrun_bottom",
+    "door_open_moving": "door_open_moving", "overspeed": "overspeed", "power_loss": "power_loss",
+    "abnormal_vibration": "abnormal_vibration", "repeated_door_cycling": "repeated_door_cycling",
+    "alarm_button": "alarm_button",
+}  # fmt: skip
+NOT_ANOMALIES = frozenset({"reboot"})  # expected behaviour, not something to alarm on
+EARLY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Label:
+    """One injected fault."""
+
+    device_id: str
+    fault_type: str
+    start: datetime
+    end: datetime | None
+    silent: bool
+
+
+@dataclass
+class TypeScore:
+    """Counts and delays for one fault type."""
+
+    fault_type: str
+    silent: bool
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    delays_s: list[float] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def delay_median_s(self) -> float | None:
+        return statistics.median(self.delays_s) if self.delays_s else None
+
+    @property
+    def delay_p95_s(self) -> float | None:
+        if not self.delays_s:
+            return None
+        ordered = sorted(self.delays_s)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+@dataclass
+class Evaluation:
+    """Per fault type, overall, and false alarms per device-day."""
+
+    by_type: dict[str, TypeScore]
+    false_alarms: int
+    device_days: float
+
+    @property
+    def overall(self) -> TypeScore:
+        total = TypeScore("overall", False)
+        for s in self.by_type.values():
+            total.tp, total.fn, total.fp = total.tp + s.tp, total.fn + s.fn, total.fp + s.fp
+            total.delays_s += s.delays_s
+        return total
+
+    @property
+    def false_alarms_per_device_day(self) -> float:
+        return self.false_alarms / self.device_days if self.device_days else 0.0
+
+
+def evaluate(
+    detections: Sequence[Detection], labels: Sequence[Label], end: datetime, device_days: float,
+    grace: timedelta = timedelta(minutes=15),
+) -> Evaluation:  # fmt: skip
+    """Match detections to labels (see the module's docstring)."""
+    by_device: dict[str, list[Detection]] = defaultdict(list)
+    for d in detections:
+        by_device[d.device_id].append(d)
+    scores: dict[str, TypeScore] = {}
+    explained: set[int] = set()
+    for label in labels:
+        if label.fault_type in NOT_ANOMALIES:
+            continue
+        score = scores.setdefault(label.fault_type, TypeScore(label.fault_type, label.silent))
+        lo, hi = label.start - EARLY, (label.end or end) + grace
+        during = [d for d in by_device[label.device_id] if lo <= d.first_seen <= hi]
+        explained.update(id(d) for d in during)  # whatever the type: it is this fault's doing
+        hits = [d for d in during if d.type == ALARM_FOR.get(label.fault_type)]
+        if hits:
+            score.tp += 1
+            score.delays_s.append(max(0.0, (min(d.first_seen for d in hits) - label.start).total_seconds()))
+        else:
+            score.fn += 1
+    false_alarms = [d for d in detections if id(d) not in explained]
+    reverse = {alarm: fault for fault, alarm in ALARM_FOR.items()}
+    for d in false_alarms:
+        fault = reverse.get(d.type, d.type)
+        scores.setdefault(fault, TypeScore(fault, False)).fp += 1
+    return Evaluation(scores, len(false_alarms), device_days)

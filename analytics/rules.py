@@ -1,0 +1,310 @@
+"""Exact rules over device data: fault events, offline and silent devices, limits broken.
+
+Each rule reads data frames with the columns of the device hypertables (core/db/tables.py), so the
+same code runs on rows read from TimescaleDB and on a simulation held in memory, and returns
+episodes (Detection). Thresholds live in `Limits`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import pandas as pd
+
+from analytics.models import Detection, Severity
+from core.contract.topics import Kind
+
+Frames = dict[str, pd.DataFrame]
+"""Rows per device table (e.g. "elevator_events"), columns as in the hypertable, ts as UTC."""
+
+LOCAL_OFFSET = timedelta(hours=8)  # the communities' wall clock (China has one zone, no DST)
+
+ELEVATOR_SEVERITY: dict[str, Severity] = {
+    "entrapment": "critical", "alarm_button": "critical", "door_open_moving": "critical",
+    "overspeed": "critical", "stop_outside_door_zone": "critical", "overrun_top": "critical",
+    "overrun_bottom": "critical", "power_loss": "major", "abnormal_vibration": "major",
+    "repeated_door_cycling": "minor",
+}  # fmt: skip
+"""Elevator fault events by GB/T 24476 category: people at risk first."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Thresholds of the rules (defaults suit the contract's devices)."""
+
+    charger_temperature_c: float = 50.0
+    charger_temperature_clear_c: float = 45.0
+    power_spike_factor: float = 1.5  # times the charger's rated power
+    meter_stuck_after: timedelta = timedelta(minutes=10)
+    battery_low_pct: float = 10.0
+    flaps: int = 6  # occupancy changes ...
+    flap_window: timedelta = timedelta(minutes=30)  # ... within this long
+    night_trips: int = 4  # trips in an hour between 00:30 and 04:00
+    silent_periods: float = 3.0  # expected periods without a message before a device is silent
+    heartbeat: dict[Kind, timedelta] = field(
+        default_factory=lambda: {
+            Kind.PARKING_SPACE: timedelta(minutes=30),
+            Kind.PARKING_GATE: timedelta(minutes=10),
+            Kind.EV_CHARGER: timedelta(minutes=5),
+            Kind.PARCEL_LOCKER: timedelta(minutes=10),
+            Kind.ELEVATOR: timedelta(minutes=5),
+        }
+    )
+
+
+def _frame(frames: Frames, table: str) -> pd.DataFrame:
+    df = frames.get(table)
+    return df.sort_values(["device_id", "ts"]) if df is not None and len(df) else pd.DataFrame()
+
+
+def _episodes(
+    df: pd.DataFrame,
+    opens: Callable[[pd.Series], str | None],
+    closes: Callable[[pd.Series, str], bool],
+    make: Callable[[str, str, datetime, datetime, datetime | None, pd.Series], Detection],
+) -> Iterator[Detection]:
+    """Walk each device's rows in time order: a row may open an episode (naming its key), a later
+    row close it; an episode still open at the end has no clearing time."""
+    for device_id, rows in df.groupby("device_id", sort=False):
+        open_: dict[str, tuple[datetime, pd.Series]] = {}
+        last: Any = None
+        for _, row in rows.iterrows():
+            last = row["ts"]
+            for key, (start, first) in list(open_.items()):
+                if closes(row, key):
+                    del open_[key]
+                    yield make(str(device_id), key, start, row["ts"], row["ts"], first)
+            opened = opens(row)
+            if opened is not None and opened not in open_:
+                open_[opened] = (row["ts"], row)
+        for key, (start, first) in open_.items():
+            yield make(str(device_id), key, start, last, None, first)
+
+
+def fault_events(frames: Frames) -> Iterator[Detection]:
+    """Every fault the contract names, from its event to the matching `fault_cleared`."""
+    specs: list[tuple[str, str, str, Severity]] = [
+        ("ev_charger_events", "code", "charger_fault", "major"),
+        ("parking_gate_events", "code", "gate_fault", "major"),
+        ("parcel_locker_events", "code", "locker_fault", "minor"),
+    ]
+    for table, detail, type_, severity in specs:
+        df = _frame(frames, table)
+        if df.empty:
+            continue
+
+        def opens(r: pd.Series, detail: str = detail) -> str | None:
+            return str(r[detail]) if r["event"] == "fault" else None
+
+        def make(dev: str, key: str, a: datetime, b: datetime, c: datetime | None, row: pd.Series,
+                 type_: str = type_, severity: Severity = severity) -> Detection:  # fmt: skip
+            return Detection(dev, type_, "rule:event", severity, a, b, c, f"device reported fault {key}")
+
+        yield from _episodes(df, opens, lambda r, k: r["event"] == "fault_cleared", make)
+    lifts = _frame(frames, "elevator_events")
+    if not lifts.empty:
+        yield from _episodes(
+            lifts,
+            lambda r: str(r["fault"]) if r["event"] == "fault" else None,
+            lambda r, k: r["event"] == "fault_cleared" and r["fault"] == k,
+            lambda dev, k, a, b, c, row: Detection(
+                dev,
+                k,
+                "rule:event",
+                ELEVATOR_SEVERITY.get(k, "major"),
+                a,
+                b,
+                c,
+                f"elevator reported {k} at floor {row.get('to_floor') or '?'}",
+            ),
+        )
+    lockers = _frame(frames, "parcel_locker_events")
+    if not lockers.empty:
+        yield from _episodes(
+            lockers,
+            lambda r: str(int(r["compartment"])) if r["event"] == "door_left_open" else None,
+            lambda r, k: r["event"] == "door_closed" and str(int(r["compartment"])) == k,
+            lambda dev, k, a, b, c, row: Detection(
+                dev, "door_left_open", "rule:event", "minor", a, b, c, f"compartment {k} left open"
+            ),
+        )
+
+
+def offline(frames: Frames) -> Iterator[Detection]:
+    """A device that said (or whose will said) `offline`, until it is back online."""
+    df = _frame(frames, "device_status")
+    if df.empty:
+        return
+    yield from _episodes(
+        df,
+        lambda r: "offline" if r["state"] == "offline" else None,
+        lambda r, k: r["state"] == "online",
+        lambda dev, k, a, b, c, row: Detection(
+            dev, "offline", "rule:status", "major", a, b, c, "the device reported going offline"
+        ),
+    )
+
+
+def silent(frames: Frames, kinds: dict[str, Kind], end: datetime, limits: Limits) -> Iterator[Detection]:
+    """No message for `silent_periods` times the kind's heartbeat (unless it said it went offline)."""
+    stamps = [df[["device_id", "ts"]] for df in frames.values() if len(df)]
+    if not stamps:
+        return
+    said_offline = {d.device_id: d for d in offline(frames)}
+    every = pd.concat(stamps).sort_values(["device_id", "ts"])
+    for device_id, rows in every.groupby("device_id", sort=False):
+        kind = kinds.get(str(device_id))
+        if kind is None:
+            continue
+        allowed = limits.heartbeat[kind] * limits.silent_periods
+        times = [*rows["ts"], end]
+        for before, after in pairwise(times):
+            if after - before > allowed:
+                episode_start = before + allowed
+                known = said_offline.get(str(device_id))
+                if known and known.first_seen <= episode_start <= (known.cleared_at or end):
+                    continue
+                cleared = after if after < end else None
+                yield Detection(
+                    str(device_id), "silent", "rule:heartbeat", "major", episode_start, after, cleared,
+                    f"no message for {(after - before).total_seconds() / 60:.0f} min "
+                    f"(heartbeat every {limits.heartbeat[kind].total_seconds() / 60:.0f} min)",
+                )  # fmt: skip
+
+
+def chargers(frames: Frames, rated_kw: dict[str, float], limits: Limits) -> Iterator[Detection]:
+    """Over-temperature, power above the rating, the meter going backwards or standing still."""
+    df = _frame(frames, "ev_charger_telemetry")
+    if df.empty:
+        return
+    yield from _episodes(
+        df,
+        lambda r: "hot" if r["temperature_c"] > limits.charger_temperature_c else None,
+        lambda r, k: r["temperature_c"] < limits.charger_temperature_clear_c,
+        lambda dev, k, a, b, c, row: Detection(
+            dev,
+            "charger_overheat",
+            "rule:limit",
+            "major",
+            a,
+            b,
+            c,
+            f"enclosure at {row['temperature_c']:.1f} °C, limit {limits.charger_temperature_c:.0f} °C",
+        ),
+    )
+    for device_id, rows in df.groupby("device_id", sort=False):
+        dev, rated = str(device_id), rated_kw.get(str(device_id))
+        energy, power, ts = rows["energy_kwh"].to_numpy(), rows["power_kw"].to_numpy(), list(rows["ts"])
+        boot = rows["boot"].to_numpy()
+        stuck_since = None
+        for i in range(len(rows)):
+            if rated and power[i] > rated * limits.power_spike_factor:
+                yield Detection(
+                    dev,
+                    "power_spike",
+                    "rule:limit",
+                    "minor",
+                    ts[i],
+                    ts[i],
+                    ts[i],
+                    f"{power[i]:.1f} kW on a {rated:.0f} kW charger",
+                )
+            if i == 0 or boot[i] != boot[i - 1]:
+                continue
+            if energy[i] < energy[i - 1] - 0.01:
+                yield Detection(
+                    dev,
+                    "meter_backwards",
+                    "rule:meter",
+                    "major",
+                    ts[i],
+                    ts[i],
+                    ts[i],
+                    f"meter fell from {energy[i - 1]:.2f} to {energy[i]:.2f} kWh",
+                )
+            if power[i] > 0.5 and energy[i] == energy[i - 1]:
+                stuck_since = stuck_since or ts[i - 1]
+                if ts[i] - stuck_since >= limits.meter_stuck_after:
+                    yield Detection(
+                        dev,
+                        "meter_stuck",
+                        "rule:meter",
+                        "major",
+                        ts[i],
+                        ts[i],
+                        None,
+                        f"meter at {energy[i]:.2f} kWh while drawing {power[i]:.1f} kW",
+                    )
+                    stuck_since = ts[i]  # one detection per stretch; the alarm store merges them
+            elif energy[i] != energy[i - 1]:
+                stuck_since = None
+
+
+def parking(frames: Frames, limits: Limits) -> Iterator[Detection]:
+    """Low batteries and sensors flapping between occupied and free."""
+    df = _frame(frames, "parking_space_telemetry")
+    if df.empty:
+        return
+    yield from _episodes(
+        df,
+        lambda r: "low" if r["battery_pct"] < limits.battery_low_pct else None,
+        lambda r, k: r["battery_pct"] >= limits.battery_low_pct + 5,
+        lambda dev, k, a, b, c, row: Detection(
+            dev, "low_battery", "rule:limit", "minor", a, b, c, f"battery at {row['battery_pct']:.0f}%"
+        ),
+    )
+    for device_id, rows in df.groupby("device_id", sort=False):
+        changed = rows[rows["occupied"].ne(rows["occupied"].shift())]["ts"].iloc[1:]
+        times = list(changed)
+        for i in range(len(times) - limits.flaps + 1):
+            if times[i + limits.flaps - 1] - times[i] <= limits.flap_window:
+                yield Detection(
+                    str(device_id),
+                    "sensor_flapping",
+                    "rule:pattern",
+                    "minor",
+                    times[i],
+                    times[i + limits.flaps - 1],
+                    None,
+                    f"{limits.flaps} changes within {limits.flap_window}",
+                )
+
+
+def night_trips(frames: Frames, limits: Limits) -> Iterator[Detection]:
+    """An elevator running again and again in the small hours (00:30 to 04:00 local time)."""
+    df = _frame(frames, "elevator_events")
+    if df.empty:
+        return
+    trips = df[df["event"] == "trip"]
+    local = trips["ts"] + LOCAL_OFFSET
+    minutes = local.dt.hour * 60 + local.dt.minute
+    night = trips[(minutes >= 30) & (minutes < 240)]
+    for device_id, rows in night.groupby("device_id", sort=False):
+        times = list(rows["ts"])
+        for i in range(len(times) - limits.night_trips + 1):
+            if times[i + limits.night_trips - 1] - times[i] <= timedelta(hours=1):
+                yield Detection(
+                    str(device_id),
+                    "night_trips",
+                    "rule:pattern",
+                    "warning",
+                    times[i],
+                    times[i + limits.night_trips - 1],
+                    None,
+                    f"{limits.night_trips} trips within an hour at night",
+                )
+
+
+def detect(
+    frames: Frames, kinds: dict[str, Kind], rated_kw: dict[str, float], end: datetime, limits: Limits
+) -> list[Detection]:
+    """Every rule over the frames (data up to `end`)."""
+    found = [
+        *fault_events(frames), *offline(frames), *silent(frames, kinds, end, limits),
+        *chargers(frames, rated_kw, limits), *parking(frames, limits), *night_trips(frames, limits),
+    ]  # fmt: skip
+    return sorted(found, key=lambda d: (d.first_seen, d.device_id, d.type))
