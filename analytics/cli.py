@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from analytics import service
 from analytics.nab import PROFILES, load_corpus, normalise, score_series
+from analytics.queries import ANALYTICS
+from analytics.rules import Limits
 from analytics.univariate import Scorer, detections, score
+from analytics.worker import AnalyticsWorker
+from core.config import get_settings
+from core.logs import setup_logging
 
 app = typer.Typer(help="Anomaly detection and its evaluation.", no_args_is_help=True)
 
@@ -18,6 +26,44 @@ app = typer.Typer(help="Anomaly detection and its evaluation.", no_args_is_help=
 @app.callback()
 def main() -> None:
     """Anomaly detection on the telemetry in TimescaleDB, and its evaluation."""
+
+
+@app.command()
+def run() -> None:
+    """Detect continuously: fault events within seconds, telemetry rules every minute."""
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    AnalyticsWorker(settings).run()
+
+
+@app.command()
+def once(
+    from_: Annotated[str, typer.Option("--from", help="ISO 8601 start of the data to examine")],
+    to: Annotated[str, typer.Option("--to", help="ISO 8601 end")],
+) -> None:
+    """Run every rule once over a time range (history, a backfill) and record the alarms."""
+    try:
+        since, until = (datetime.fromisoformat(v) for v in (from_, to))
+    except ValueError:
+        raise typer.BadParameter("ISO 8601 times, e.g. 2026-11-01T00:00+08:00") from None
+    if since.tzinfo is None or until.tzinfo is None or since >= until:
+        raise typer.BadParameter("--from and --to need time zones, and --from must come first")
+    with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
+        cycle = service.run_once(conn, since, until, fast=False, limits=Limits())
+    typer.echo(f"{cycle.rows} rows examined, {cycle.detections} detections, {cycle.changed} alarm changes")
+
+
+@app.command()
+def status() -> None:
+    """Open alarms by severity and type."""
+    with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
+        rows = conn.execute(ANALYTICS.open_summary).fetchall()
+    table = Table(title=f"open alarms: {sum(r[2] for r in rows)}")
+    for column in ("severity", "type", "open"):
+        table.add_column(column, justify="right" if column == "open" else "left")
+    for severity, type_, n in rows:
+        table.add_row(severity, type_, str(n))
+    Console().print(table)
 
 
 @app.command()

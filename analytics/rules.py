@@ -210,7 +210,7 @@ def chargers(frames: Frames, rated_kw: dict[str, float], limits: Limits) -> Iter
                     "minor",
                     ts[i],
                     ts[i],
-                    ts[i],
+                    None,
                     f"{power[i]:.1f} kW on a {rated:.0f} kW charger",
                 )
             if i == 0 or boot[i] != boot[i - 1]:
@@ -223,7 +223,7 @@ def chargers(frames: Frames, rated_kw: dict[str, float], limits: Limits) -> Iter
                     "major",
                     ts[i],
                     ts[i],
-                    ts[i],
+                    None,
                     f"meter fell from {energy[i - 1]:.2f} to {energy[i]:.2f} kWh",
                 )
             if power[i] > 0.5 and energy[i] == energy[i - 1]:

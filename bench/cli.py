@@ -11,7 +11,8 @@ import psycopg
 import typer
 from rich.console import Console
 
-from bench import report
+from bench import api_cli, report, simulators
+from bench import grafana as grafana_bench
 from bench.fleet import remove_leftovers
 from bench.ingest import run
 from bench.models import Options
@@ -84,6 +85,11 @@ def ingest(
         console.print(f"figures written to {json_file}")
     report.plot(result, plot)
     console.print(f"plot written to {plot}")
+
+
+app.command("api")(api_cli.command)
+app.command("simulators")(simulators.command)
+app.command("grafana")(grafana_bench.command)
 
 
 @app.command()

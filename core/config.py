@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyUrl, Field, UrlConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.contract.topics import TS_MAX_FUTURE_S, TS_MAX_PAST_DAYS
 
 MqttUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["mqtt"], default_port=1883)]
+_RATE = r"^[0-9]+ ?(/|per) ?[0-9]* ?(second|minute|hour|day)s?$"  # limits' notation, e.g. 600/minute
 
 
 class SettingsError(RuntimeError):
@@ -51,11 +53,44 @@ class Settings(BaseSettings):
     rollup_retention_days: int = Field(730, ge=1)
     maintenance_interval_s: float = Field(300.0, gt=0)
 
+    api_host: str = Field("127.0.0.1", description="0.0.0.0 inside a container")
+    api_port: int = Field(8000, ge=1, le=65_535)
+    api_db_pool_max: int = Field(10, ge=1, le=100)
+    api_cors_origins: str = Field("", description="comma-separated origins allowed by CORS")
+    api_rate_limit: str = Field("600/minute", pattern=_RATE, description="per API key (limits notation)")
+    api_auth_failure_limit: str = Field("30/minute", pattern=_RATE, description="bad keys per client address")
+    api_max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    api_key_expiry_days: int = Field(90, ge=1, le=3650, description="default lifetime of a new key")
+    api_series_max_points: int = Field(5000, ge=10, le=100_000)
+    api_forwarded_allow_ips: str = Field("127.0.0.1", description="proxies trusted for X-Forwarded-For")
+    api_timezone: str = Field("Asia/Shanghai", description="where KPI days and report months begin")
+    api_parcel_overdue_hours: int = Field(48, ge=1, le=24 * 30)
+
+    grafana_url: str | None = Field(None, description="http(s)://host:port of a running Grafana (sync)")
+    grafana_token: str | None = Field(None, description="Grafana service-account token (Editor or Admin)")
+    grafana_database_url: str | None = Field(
+        None, description="postgresql:// as Grafana reaches TimescaleDB (read-only role) [database_url]"
+    )
+
+    analytics_fast_interval_s: float = Field(1.0, gt=0, le=60, description="fault events and statuses")
+    analytics_slow_interval_s: float = Field(60.0, gt=0, description="telemetry rules and heartbeats")
+    analytics_slow_window_s: float = Field(2 * 3600.0, gt=0, description="data each slow cycle reads")
+    analytics_quiet_clear_s: float = Field(3600.0, gt=0, description="self-clearing alarms clear after")
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str) -> str:
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql://")
+        return value
+
+    @field_validator("api_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
     def require_mqtt(self) -> AnyUrl:

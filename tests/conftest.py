@@ -13,9 +13,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
+from typer.testing import CliRunner
 
 from core.broker.client import purge_sessions
-from core.config import Settings
+from core.config import Settings, get_settings
 from core.db.migrate import migrate
 from tests.factories import Fleet
 from tests.processes import IngestProcess
@@ -77,3 +78,14 @@ def ingest(settings: Settings) -> Iterator[IngestProcess]:
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """A typer runner whose commands see the test settings."""
+    for key, value in settings.to_env().items():
+        if key.startswith("YIJU_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()

@@ -89,6 +89,7 @@ class Fleet:
                 conn.execute(delete, (ids,))
             prefix = f"community/{self.community_id}/%"
             conn.execute("DELETE FROM ingest_rejects WHERE topic LIKE %s", (prefix,))
+            conn.execute("DELETE FROM anomalies WHERE community_id = %s", (self.community_id,))
             conn.execute("DELETE FROM devices WHERE community_id = %s", (self.community_id,))
             conn.execute("DELETE FROM communities WHERE id = %s", (self.community_id,))
         self.broker.remove_devices(ids)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from core.config import Settings
 from tests.deploy_files import (
@@ -101,6 +102,41 @@ def test_commands_are_yiju_subcommands(compose: dict[str, Any]) -> None:
     }
     assert paths["migrate"] == [["db", "migrate"], ["broker", "bootstrap"]]
     assert paths["ingest"] == [["ingest"]]
+    assert paths["analytics"] == [["analytics", "run"]]
+    assert paths["api"] == [["api"]]
+    assert paths["simulator"] == [["simulate", "run"]]
+    assert services(compose)["simulator"]["profiles"] == ["demo"]
+
+
+def test_host_ports_do_not_collide(compose: dict[str, Any]) -> None:
+    published: list[str] = []
+    for svc in services(compose).values():
+        for entry in svc.get("ports", []):
+            host = entry.rsplit(":", 1)[0]  # [ip:]host part
+            first, _, last = host.split(":")[-1].partition("-")
+            published += [str(p) for p in range(int(first), int(last or first) + 1)]
+    assert len(published) == len(set(published)), published
+
+
+def test_grafana_gets_its_provisioning_and_dashboards(compose: dict[str, Any]) -> None:
+    _, grafana = service_using(compose, "grafana/grafana-oss")
+    volumes = mounts(grafana)
+    assert volumes["/etc/grafana/provisioning"] == "./grafana/provisioning"
+    provider = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/yiju.yaml").read_text())
+    (dashboards,) = [p["options"]["path"] for p in provider["providers"]]
+    assert volumes[dashboards] == "./grafana/dashboards"
+    source = (ROOT / "grafana/provisioning/datasources/yiju.yaml").read_text().splitlines()
+    wanted = {
+        v for line in source if not line.lstrip().startswith("#") for v in re.findall(r"\$\{(\w+)\}", line)
+    }
+    assert wanted and wanted <= grafana["environment"].keys()
+    db_name, db = service_using(compose, "timescale/timescaledb")
+    env = grafana["environment"]
+    assert (
+        env["GRAFANA_DB_HOST"] == f"{db_name}:5432"
+        and env["GRAFANA_DB_NAME"] == db["environment"]["POSTGRES_DB"]
+    )
+    assert env["GRAFANA_DB_PASSWORD"] == db["environment"]["POSTGRES_PASSWORD"]
 
 
 def test_database_is_community_timescaledb(compose: dict[str, Any]) -> None:

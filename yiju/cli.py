@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from analytics.cli import app as analytics_app
+from api import cli as api_cli
 from bench.cli import app as bench_app
 from core.cli import broker_app, communities_app, db_app, devices_app
 from core.config import SettingsError
+from grafana.cli import app as grafana_app
 from ingest import cli as ingest_cli
 from simulators.cli import contract_app, simulate_app
 
@@ -21,6 +23,9 @@ app.add_typer(simulate_app, name="simulate")
 app.command("ingest")(ingest_cli.run)
 app.add_typer(bench_app, name="bench")
 app.add_typer(analytics_app, name="analytics")
+app.command("api")(api_cli.run)
+app.add_typer(api_cli.auth_app, name="auth")
+app.add_typer(grafana_app, name="grafana")
 
 
 def main() -> None:

@@ -58,11 +58,13 @@ class MAINTENANCE:
 
 
 class STATS:
-    """What the demo and operators glance at: recent rows per table and rejects by reason."""
+    """What the demo and operators glance at: rows ingested lately per table (of data from the
+    last two days: the time bound lets TimescaleDB skip older chunks) and rejects by reason."""
 
     table_recent: Final = """
         SELECT {name}::text, count(*), max(ingested_at) FROM {table}
-        WHERE ts > now() - %(window)s::interval"""
+        WHERE ingested_at > now() - %(window)s::interval
+          AND ts > now() - %(window)s::interval - INTERVAL '2 days'"""
     rejects_recent: Final = """
         SELECT reason, count(*) FROM ingest_rejects
         WHERE received_at > now() - %(window)s::interval GROUP BY reason ORDER BY 2 DESC"""

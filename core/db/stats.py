@@ -14,7 +14,7 @@ from core.db.tables import TELEMETRY_TABLES
 def recent_rows(
     conn: psycopg.Connection, window: str = "10 minutes"
 ) -> list[tuple[str, int, datetime | None]]:
-    """(table, rows with ts in the window, last ingested_at) for every device table."""
+    """(table, rows ingested in the window, last ingested_at) for every device table."""
     query = sql.SQL(" UNION ALL ").join(
         sql.SQL(STATS.table_recent).format(name=sql.Literal(t), table=sql.Identifier(t))
         for t in TELEMETRY_TABLES

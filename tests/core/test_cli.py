@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
 from core.broker import dynsec
-from core.config import Settings, get_settings
+from core.config import Settings
 from core.contract.codec import encode
 from core.contract.topics import Kind
 from tests.factories import Fleet, Publisher
@@ -18,22 +17,11 @@ from tests.processes import IngestProcess, wait_until
 from yiju.cli import app
 
 
-@pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """A runner whose commands see the test settings."""
-    for key, value in settings.to_env().items():
-        if key.startswith("YIJU_"):
-            monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
 def test_add_community_and_device_prints_working_credentials(
-    run: CliRunner, settings: Settings, conn: psycopg.Connection
+    cli: CliRunner, settings: Settings, conn: psycopg.Connection
 ) -> None:
     cid, did = f"cli-{secrets.token_hex(3)}", f"lift-{secrets.token_hex(3)}"
-    added = run.invoke(
+    added = cli.invoke(
         app,
         [
             "communities",
@@ -51,7 +39,7 @@ def test_add_community_and_device_prints_working_credentials(
         ],
     )
     assert added.exit_code == 0, added.output
-    device = run.invoke(app, ["devices", "add", "--community", cid, "--kind", "elevator", "--id", did])
+    device = cli.invoke(app, ["devices", "add", "--community", cid, "--kind", "elevator", "--id", did])
     assert device.exit_code == 0, device.output
     creds = dict(line.split("=", 1) for line in device.stdout.splitlines() if "=" in line)
     assert creds["username"] == did and len(creds["password"]) >= 24
@@ -60,7 +48,7 @@ def test_add_community_and_device_prints_working_credentials(
         assert pub.refused is None
     finally:
         pub.close()
-    again = run.invoke(app, ["devices", "add", "--community", cid, "--kind", "elevator", "--id", did])
+    again = cli.invoke(app, ["devices", "add", "--community", cid, "--kind", "elevator", "--id", did])
     assert again.exit_code == 2 and "already exists" in again.output
     with dynsec.connect(settings.require_mqtt_admin()) as broker:
         broker.remove_device(did)
@@ -96,23 +84,23 @@ def test_add_community_and_device_prints_working_credentials(
         ),
     ],
 )
-def test_bad_input_gets_a_clear_error(run: CliRunner, args: list[str], message: str) -> None:
-    result = run.invoke(app, args)
+def test_bad_input_gets_a_clear_error(cli: CliRunner, args: list[str], message: str) -> None:
+    result = cli.invoke(app, args)
     assert result.exit_code == 2
     assert message in result.output
 
 
-def test_migrate_twice_is_a_no_op(run: CliRunner) -> None:
-    result = run.invoke(app, ["db", "migrate"])
+def test_migrate_twice_is_a_no_op(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["db", "migrate"])
     assert result.exit_code == 0 and "migrations applied: 0" in result.output
 
 
 def test_bootstrap_again_leaves_a_running_ingest_connected(
-    run: CliRunner, settings: Settings, fleet: Fleet, ingest: IngestProcess
+    cli: CliRunner, settings: Settings, fleet: Fleet, ingest: IngestProcess
 ) -> None:
     (device,) = fleet.add(Kind.PARKING_SPACE)
     kicks = ingest.log.read_text().count("disconnected from broker")
-    result = run.invoke(app, ["broker", "bootstrap"])
+    result = cli.invoke(app, ["broker", "bootstrap"])
     assert result.exit_code == 0, result.output
     # The broker closes a kicked client's socket before it answers the command; a message
     # stored after the answer means ingest has read past any such close.

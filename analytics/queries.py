@@ -1,0 +1,46 @@
+"""Every SQL statement of analytics, parameterised; identifiers are composed with psycopg.sql."""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class ANALYTICS:
+    """Reading device data and the registry; writing alarms."""
+
+    rows_between: Final = "SELECT {columns} FROM {table} WHERE ts >= %s AND ts < %s ORDER BY device_id, ts"
+    devices: Final = "SELECT id, kind FROM devices WHERE decommissioned_at IS NULL"
+    last_seen: Final = "SELECT device_id, max(ts) FROM {table} WHERE ts > %s GROUP BY device_id"
+    open_of_type: Final = "SELECT device_id FROM anomalies WHERE type = %s AND status <> 'cleared'"
+    open_summary: Final = """
+        SELECT severity, type, count(*) FROM anomalies WHERE status <> 'cleared'
+        GROUP BY severity, type
+        ORDER BY array_position(ARRAY['critical', 'major', 'minor', 'warning'], severity), count(*) DESC"""
+    rated_power: Final = "SELECT device_id, max_power_kw FROM chargers"
+    # Where the fast cycle must start reading so that open alarms' opening events are seen again.
+    oldest_open: Final = """
+        SELECT min(first_seen) FROM anomalies WHERE status <> 'cleared' AND detector = ANY(%s)"""
+    # An episode already recorded (open or cleared) is not raised again when data is re-read.
+    raise_alarm: Final = """
+        INSERT INTO anomalies
+            (device_id, community_id, type, detector, severity, score, first_seen, last_seen, explanation)
+        SELECT d.id, d.community_id, %(type)s, %(detector)s, %(severity)s, %(score)s, %(first_seen)s,
+               %(last_seen)s, %(explanation)s
+        FROM devices d
+        WHERE d.id = %(device_id)s AND NOT EXISTS (
+            SELECT 1 FROM anomalies a
+            WHERE a.device_id = %(device_id)s AND a.type = %(type)s AND a.status = 'cleared'
+              AND a.first_seen <= %(first_seen)s AND %(first_seen)s <= a.cleared_at)
+        ON CONFLICT (device_id, type) WHERE status <> 'cleared' DO UPDATE SET
+            last_seen = greatest(anomalies.last_seen, excluded.last_seen),
+            score = greatest(anomalies.score, excluded.score),
+            explanation = excluded.explanation"""
+    clear_alarm: Final = """
+        UPDATE anomalies SET status = 'cleared', cleared_at = %(cleared_at)s, cleared_by = 'auto',
+            last_seen = greatest(last_seen, %(cleared_at)s)
+        WHERE device_id = %(device_id)s AND type = %(type)s AND status <> 'cleared'
+          AND first_seen <= %(cleared_at)s"""
+    # Alarms no rule has seen again for a while, of types that never report their own end.
+    clear_quiet: Final = """
+        UPDATE anomalies SET status = 'cleared', cleared_at = now(), cleared_by = 'auto'
+        WHERE status <> 'cleared' AND type = ANY(%s) AND last_seen < now() - %s"""

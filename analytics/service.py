@@ -1,0 +1,107 @@
+"""One analytics cycle: read a window of device data, run the rules, record the alarms.
+
+`run_once` serves the one-shot mode over any time range and both loops of the service: a fast
+one (every second: fault events and statuses, so that an entrapment is an alarm within seconds)
+and a slow one (every minute: telemetry limits, heartbeats, patterns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from analytics import rules, store
+from analytics.frames import COLUMNS
+from analytics.models import Detection
+from analytics.queries import ANALYTICS
+from core.contract.topics import Kind
+
+EVENT_TABLES = sorted(t for t in COLUMNS if t.endswith("_events") or t == "device_status")
+FAST_DETECTORS = ["rule:event", "rule:status"]
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """What one cycle read and raised."""
+
+    since: datetime
+    until: datetime
+    rows: int
+    detections: int
+    changed: int
+
+
+def read(conn: psycopg.Connection, tables: Iterable[str], since: datetime, until: datetime) -> rules.Frames:
+    """Rows of the tables with ts in [since, until), as frames with the hypertables' columns."""
+    out: rules.Frames = {}
+    for table in tables:
+        query = sql.SQL(ANALYTICS.rows_between).format(
+            columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table])), table=sql.Identifier(table)
+        )
+        rows = conn.execute(query, (since, until)).fetchall()
+        if rows:
+            df = pd.DataFrame.from_records(rows, columns=list(COLUMNS[table]))
+            df["ts"] = pd.to_datetime(df["ts"], utc=True)
+            out[table] = df
+    return out
+
+
+def registry(conn: psycopg.Connection) -> tuple[dict[str, Kind], dict[str, float]]:
+    """Each active device's kind, and each charger's rated power."""
+    kinds = {r[0]: Kind(r[1]) for r in conn.execute(ANALYTICS.devices).fetchall()}
+    rated = {r[0]: float(r[1]) for r in conn.execute(ANALYTICS.rated_power).fetchall()}
+    return kinds, rated
+
+
+def run_once(
+    conn: psycopg.Connection, since: datetime, until: datetime, *, fast: bool, limits: rules.Limits
+) -> Cycle:
+    """Detect over [since, until) and record the alarms (fast: events and statuses only)."""
+    frames = read(conn, EVENT_TABLES if fast else COLUMNS, since, until)
+    found: list[Detection]
+    found = [*rules.fault_events(frames), *rules.offline(frames)]
+    changed = 0
+    if not fast:
+        kinds, rated = registry(conn)
+        found = [d for d in rules.detect(frames, kinds, rated, until, limits) if d.type != "silent"]
+        changed += silence(conn, kinds, until, limits)
+    changed += store.record(conn, found)
+    return Cycle(since, until, sum(len(f) for f in frames.values()), len(found), changed)
+
+
+def silence(conn: psycopg.Connection, kinds: dict[str, Kind], now: datetime, limits: rules.Limits) -> int:
+    """Raise `silent` for devices quiet too long (by each one's last message in the last 3 days, so
+    a long silence is not lost off the end of a window); clear it for those heard from again."""
+    since = now - timedelta(days=3)
+    last: dict[str, datetime] = {}
+    for table in COLUMNS:
+        query = sql.SQL(ANALYTICS.last_seen).format(table=sql.Identifier(table))
+        for device_id, ts in conn.execute(query, (since,)).fetchall():
+            last[device_id] = max(ts, last.get(device_id, ts))
+    open_ = {r[0] for r in conn.execute(ANALYTICS.open_of_type, ("silent",)).fetchall()}
+    raised: list[Detection] = []
+    heard: list[tuple[str, str, datetime]] = []
+    for device_id, kind in kinds.items():
+        allowed = limits.heartbeat[kind] * limits.silent_periods
+        seen = last.get(device_id)
+        if seen is None:
+            continue  # nothing in three days: never started, or long gone (the offline alarm says)
+        if now - seen > allowed:
+            minutes = (now - seen).total_seconds() / 60
+            raised.append(Detection(device_id, "silent", "rule:heartbeat", "major", seen + allowed, now, None,
+                                    f"no message for {minutes:.0f} min"))  # fmt: skip
+        elif device_id in open_:
+            heard.append((device_id, "silent", seen))
+    return store.record(conn, raised) + store.clear(conn, heard)
+
+
+def fast_window_start(conn: psycopg.Connection, now: datetime, lookback: timedelta) -> datetime:
+    """Read back to the oldest open event alarm (so its clearing event finds it), at most 3 days."""
+    row = conn.execute(ANALYTICS.oldest_open, (FAST_DETECTORS,)).fetchone()
+    oldest = row[0] if row and row[0] else now
+    return max(min(now - lookback, oldest), now - timedelta(days=3))

@@ -1,0 +1,135 @@
+"""What routes ask for: the pool, a connection, the broker session and the authenticated caller.
+
+Dependencies that do not block are `async def`, so FastAPI runs them on the event loop instead
+of handing each to the thread pool (measurable CPU per request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg_pool import ConnectionPool
+
+from api.errors import Forbidden, Invalid, Unauthorized
+from api.ratelimit import RateLimiter
+from api.security import Principal, Scope
+from api.service import access
+from core.broker.dynsec import DynSec
+from core.config import Settings
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    names = {p.alias for p in dependant.query_params}
+    return frozenset(names.union(*(_query_names(d) for d in dependant.dependencies)))
+
+
+_QUERY_NAMES: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+
+
+def _route_query_names(route: APIRoute) -> frozenset[str]:
+    key = (route.path, frozenset(route.methods or ()))
+    if key not in _QUERY_NAMES:
+        _QUERY_NAMES[key] = _query_names(route.dependant)
+    return _QUERY_NAMES[key]
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not take (a typo must not silently widen a filter)."""
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute):
+        unknown = sorted(set(request.query_params) - _route_query_names(route))
+        if unknown:
+            raise Invalid(f"unknown query parameters: {', '.join(repr(u[:40]) for u in unknown[:5])}")
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_pool(request: Request) -> ConnectionPool:
+    return request.app.state.pool
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PoolDep = Annotated[ConnectionPool, Depends(get_pool)]
+
+
+async def _db_slot(request: Request) -> AsyncIterator[None]:
+    """Wait, on the event loop, for one of YIJU_API_DB_POOL_MAX slots before taking a connection.
+
+    Without it, requests beyond the pool's size would block worker threads in `getconn` while
+    the requests holding connections wait for a free thread: a deadlock until the pool times out.
+    """
+    async with request.app.state.db_slots:
+        yield
+
+
+def get_conn(pool: PoolDep, _slot: Annotated[None, Depends(_db_slot)]) -> Iterator[psycopg.Connection]:
+    """One pooled connection per request (autocommit; services open transactions for changes)."""
+    with pool.connection() as conn:
+        yield conn
+
+
+ConnDep = Annotated[psycopg.Connection, Depends(get_conn)]
+
+
+async def get_broker(request: Request) -> DynSec | None:
+    """The process's dynamic-security session, None when no broker admin is configured."""
+    return request.app.state.broker
+
+
+BrokerDep = Annotated[DynSec | None, Depends(get_broker)]
+
+_bearer = HTTPBearer(
+    auto_error=False, bearerFormat="yiju API key", description="`Authorization: Bearer yiju_<id>_<secret>`"
+)
+
+
+def get_principal(
+    request: Request,
+    conn: ConnDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, authenticated and within its rate limit."""
+    limiter: RateLimiter = request.app.state.limiter
+    address = request.client.host if request.client else "unknown"
+    limiter.check_address(address)
+    if credentials is None:
+        raise Unauthorized(
+            "missing `Authorization: Bearer <API key>`", headers={"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        principal = access.authenticate(conn, credentials.credentials, address)
+    except Unauthorized as error:
+        limiter.fail_address(address)
+        error.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        raise
+    limiter.hit_key(principal.key_id)
+    return principal
+
+
+def require(scope: Scope) -> Callable[[Principal], Coroutine[None, None, Principal]]:
+    """A dependency admitting callers whose key holds `scope` (async: no thread hop for a set lookup)."""
+
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if scope not in principal.scopes:
+            raise Forbidden(f"this API key ({principal.role.value}) lacks the scope {scope.value!r}")
+        return principal
+
+    return check
+
+
+AdminCaller = Annotated[Principal, Depends(require(Scope.ADMIN))]
+RegistryReader = Annotated[Principal, Depends(require(Scope.REGISTRY_READ))]
+RegistryWriter = Annotated[Principal, Depends(require(Scope.REGISTRY_WRITE))]
+DeviceWriter = Annotated[Principal, Depends(require(Scope.DEVICES_WRITE))]
+TelemetryReader = Annotated[Principal, Depends(require(Scope.TELEMETRY_READ))]
+AlarmReader = Annotated[Principal, Depends(require(Scope.ALARMS_READ))]
+AlarmWriter = Annotated[Principal, Depends(require(Scope.ALARMS_WRITE))]
+KpiReader = Annotated[Principal, Depends(require(Scope.KPIS_READ))]

@@ -1,0 +1,76 @@
+"""The app factory: one pool and one broker admin session per process, opened by the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+
+import anyio
+import psycopg
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from api import errors
+from api.bodysize import BodySizeLimit
+from api.deps import reject_unknown_query
+from api.ratelimit import RateLimiter
+from api.routes import admin, alarms, buildings, communities, devices, health, kpis, telemetry
+from core.broker import dynsec
+from core.config import Settings, get_settings
+from core.db.pool import open_pool
+
+DESCRIPTION = """Yiju (宜居) for operators, parking apps and integrators.
+
+Every `/v1` request carries `Authorization: Bearer <API key>`. An operator's key sees only the
+communities of its company: anything else is `404`. Lists are paged with `cursor`/`next_cursor`.
+Errors share one body: `{"code", "message", "details"}`.
+"""
+
+
+def _autocommit(conn: psycopg.Connection) -> None:
+    conn.autocommit = True
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API for these settings (the environment's by default)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with ExitStack() as stack:
+            pool = open_pool(settings, name="api", max_size=settings.api_db_pool_max, configure=_autocommit)
+            stack.callback(pool.close)
+            app.state.pool = pool
+            app.state.db_slots = anyio.Semaphore(settings.api_db_pool_max)
+            app.state.broker = None
+            if settings.mqtt_admin_url is not None:
+                app.state.broker = stack.enter_context(dynsec.connect(settings.mqtt_admin_url))
+            yield
+
+    app = FastAPI(
+        title="Yiju API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
+    )
+    app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.api_rate_limit, settings.api_auth_failure_limit)
+    errors.install(app)
+    for module in (health, admin, communities, buildings, devices, telemetry, alarms, kpis):
+        app.include_router(module.router)
+    origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    Instrumentator(registry=CollectorRegistry(), excluded_handlers=["/metrics"]).instrument(app).expose(
+        app, include_in_schema=False
+    )
+    return app

@@ -1,0 +1,285 @@
+"""`yiju bench api`: latest state and a day's series at 50 concurrent clients, 30 days x 1,000 devices.
+
+The history lives in a dedicated database (`<name>_bench_api`), filled inside PostgreSQL with
+generate_series and kept for the next run when its shape is unchanged. The API runs as
+`yiju api` in its own process; the load comes from `python -m bench.api_load`, another process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psutil
+import psycopg
+from psycopg import sql
+
+from api.security import Role
+from api.service import access
+from bench.api_queries import API_BENCH, FILL_VALUES, SERIES_FIELD
+from bench.processes import ROOT, free_ports
+from bench.report import percentile
+from core.config import Settings
+from core.db.migrate import migrate
+from core.registry import service as registry
+
+logger = logging.getLogger(__name__)
+
+KINDS = tuple(FILL_VALUES)
+PER_COMMUNITY = 50
+TARGET_P99_MS = {"latest": 50.0, "series": 150.0}
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    """How to run the API benchmark."""
+
+    devices: int = 1000
+    days: int = 30
+    interval_s: int = 60
+    clients: int = 50
+    seconds: float = 20.0
+    workers: int = 2
+    refill: bool = False
+    cluster: bool = False
+
+
+@dataclass
+class Scenario:
+    """One query type under load."""
+
+    name: str
+    requests: int
+    errors: int
+    elapsed_s: float
+    latencies_ms: list[float] = field(repr=False)
+    api_cpu_ms: float = float("nan")  # API processes' CPU per request
+    machine_busy: float = float("nan")  # share of all cores busy during the run
+
+    @property
+    def per_s(self) -> float:
+        return (self.requests - self.errors) / self.elapsed_s
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies_ms, q)
+
+
+@dataclass
+class ApiBenchResult:
+    """What a run measured, and on what."""
+
+    options: ApiOptions
+    rows: int
+    fill_s: float | None
+    clustered_share: float
+    scenarios: list[Scenario]
+
+
+def bench_url(settings: Settings) -> str:
+    """The bench database next to the configured one."""
+    base, name = settings.database_url.rsplit("/", 1)
+    return f"{base}/{name.split('?')[0]}_bench_api"
+
+
+def _shape(options: ApiOptions) -> tuple[int, int, int]:
+    return options.devices, options.days, options.interval_s
+
+
+def prepare(settings: Settings, options: ApiOptions) -> tuple[str, float | None]:
+    """The bench database with its history (reused when its shape matches); seconds spent filling."""
+    url = bench_url(settings)
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        exists = admin.execute(API_BENCH.database_exists, (name,)).fetchone() is not None
+        if exists and options.refill:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            exists = False
+        if not exists:
+            admin.execute(sql.SQL(API_BENCH.create_database).format(sql.Identifier(name)))
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(API_BENCH.create_meta)
+        meta = conn.execute(API_BENCH.meta).fetchone()
+        if meta is not None and tuple(meta[:3]) == _shape(options):
+            return url, None
+        if meta is not None or conn.execute(API_BENCH.devices).fetchone():
+            raise RuntimeError(f"database {name} holds another shape of history: run with --refill")
+        started = time.monotonic()
+        _seed(conn, options)
+        _fill(conn, options)
+        return url, time.monotonic() - started
+
+
+def _seed(conn: psycopg.Connection, options: ApiOptions) -> None:
+    for c in range(-(-options.devices // PER_COMMUNITY)):
+        community = f"bench-api-{c:03d}"
+        registry.add_community(
+            conn, id=community, name=f"压测小区{c}", district="西陵区", lat=30.7, lon=111.3
+        )
+        for d in range(c * PER_COMMUNITY, min(options.devices, (c + 1) * PER_COMMUNITY)):
+            kind = KINDS[d % len(KINDS)]
+            registry.add_device(conn, None, id=f"bench-api-{d:05d}", community_id=community, kind=kind)
+
+
+def _fill(conn: psycopg.Connection, options: ApiOptions) -> None:
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=options.days)
+    for kind, (columns, values) in FILL_VALUES.items():
+        query = sql.SQL(API_BENCH.fill).format(
+            table=sql.Identifier(f"{kind}_telemetry"),
+            columns=sql.SQL(", ").join(map(sql.Identifier, ("device_id", "ts", "boot", "seq", *columns))),
+            values=sql.SQL(values),  # constants of bench/api_queries.py
+        )
+        for day in range(options.days):
+            lo = start + timedelta(days=day)
+            conn.execute(
+                query, {"lo": lo, "hi": lo + timedelta(days=1), "step_s": options.interval_s, "kind": kind}
+            )
+            logger.info("filled %s day %d/%d", kind, day + 1, options.days)
+    conn.execute(API_BENCH.status, {"at": start})
+    conn.execute(API_BENCH.analyze)
+    conn.execute(API_BENCH.clear_meta)
+    conn.execute(API_BENCH.record_meta, (*_shape(options), end))
+
+
+def cluster_chunks(url: str, *, cluster: bool) -> float:
+    """With `cluster`, reorder every chunk not yet ordered by device; the share of chunks that are."""
+    tables = [f"{kind}_telemetry" for kind in KINDS]
+    with psycopg.connect(url, autocommit=True) as conn:
+        chunks = conn.execute(API_BENCH.chunk_indexes, (tables,)).fetchall()
+        for schema, chunk, index, done in chunks:
+            if cluster and not done:
+                conn.execute(
+                    sql.SQL(API_BENCH.cluster).format(
+                        chunk=sql.Identifier(schema, chunk), index=sql.Identifier(index)
+                    )
+                )
+                logger.info("clustered %s by device", chunk)
+        if cluster:
+            return 1.0
+    return sum(1 for c in chunks if c[3]) / max(1, len(chunks))
+
+
+def _paths(url: str, options: ApiOptions, count: int = 5000) -> dict[str, list[str]]:
+    rng = random.Random(7)
+    with psycopg.connect(url) as conn:
+        devices = conn.execute(API_BENCH.devices).fetchall()
+        meta = conn.execute(API_BENCH.meta).fetchone()
+    assert meta is not None
+    end: datetime = meta[3]
+    latest, series = [], []
+    for _ in range(count):
+        device, kind = rng.choice(devices)
+        latest.append(f"/v1/devices/{device}/latest")
+        day = end - timedelta(days=rng.randrange(1, options.days + 1))
+        window = f"start={day:%Y-%m-%dT%H:%M:%SZ}&end={day + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
+        series.append(f"/v1/devices/{device}/series?field={SERIES_FIELD[kind]}&{window}&bucket=1m")
+    return {"latest": latest, "series": series}
+
+
+def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the API exited with {proc.returncode}; see .local/log/bench-api.log")
+        try:
+            with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as resp:  # noqa: S310 (our own)
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("the API did not become ready")
+
+
+def _api_cpu_s(proc: subprocess.Popen[bytes]) -> float:
+    """CPU seconds of the API's processes so far (uvicorn's supervisor and its workers)."""
+    parent = psutil.Process(proc.pid)
+    total = 0.0
+    for process in (parent, *parent.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _idle_and_total() -> tuple[float, float]:
+    times = psutil.cpu_times()
+    return times.idle + getattr(times, "iowait", 0.0), sum(times)
+
+
+def _load(spec: dict[str, object]) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.api_load"],
+        input=json.dumps(spec).encode(),
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return dict(json.loads(done.stdout))
+
+
+def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
+    """Fill (or reuse) the history, start the API, load it with each scenario in turn."""
+    url, fill_s = prepare(settings, options)
+    clustered = cluster_chunks(url, cluster=options.cluster)
+    with psycopg.connect(url, autocommit=True) as conn:
+        key = access.create_key(
+            conn,
+            role=Role.ADMIN,
+            company_id=None,
+            scopes=None,
+            expires_in_days=1,
+            label="bench",
+            created_by="bench",
+        )["key"]
+    port = free_ports(1)
+    env = settings.to_env(
+        database_url=url,
+        mqtt_admin_url=None,
+        api_port=port,
+        api_rate_limit="100000000/minute",
+        api_db_pool_max=max(10, options.clients // options.workers),
+    )
+    log = ROOT / ".local" / "log" / "bench-api.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "yiju", "api", "--workers", str(options.workers)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base_url, proc)
+        paths = _paths(url, options)
+        common = {"base_url": base_url, "key": key, "clients": options.clients}
+        _load({**common, "seconds": 3.0, "paths": paths["latest"] + paths["series"]})  # warm-up
+        scenarios = []
+        for name, chosen in paths.items():
+            cpu_before, (idle_before, total_before) = _api_cpu_s(proc), _idle_and_total()
+            measured = _load({**common, "seconds": options.seconds, "paths": chosen})
+            cpu_s, (idle, total) = _api_cpu_s(proc) - cpu_before, _idle_and_total()
+            statuses: dict[str, int] = measured["statuses"]  # type: ignore[assignment]
+            latencies: list[float] = measured["latencies_ms"]  # type: ignore[assignment]
+            errors = sum(n for status, n in statuses.items() if status != "200")
+            elapsed = float(str(measured["elapsed_s"]))
+            busy = 1 - (idle - idle_before) / max(1e-9, total - total_before)
+            api_cpu_ms = 1000 * cpu_s / max(1, len(latencies))
+            scenarios.append(Scenario(name, len(latencies), errors, elapsed, latencies, api_cpu_ms, busy))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    rows = options.devices * options.days * 86_400 // options.interval_s
+    return ApiBenchResult(options, rows, fill_s, clustered, scenarios)

@@ -1,0 +1,128 @@
+"""Alarms in the database: one open per (device, type), extended, cleared, raised within seconds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from analytics import service, store
+from analytics.models import Detection
+from analytics.rules import Limits
+from core.config import Settings
+from core.contract.codec import encode
+from core.contract.payloads import ElevatorFault, ElevatorFaultCleared
+from core.contract.topics import Channel, Kind
+from tests.factories import Fleet, Publisher
+from tests.processes import IngestProcess, wait_until
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
+def _entrapment(device_id: str, seen: datetime, cleared: datetime | None = None) -> Detection:
+    return Detection(device_id, "entrapment", "rule:event", "critical", T0, seen, cleared, "test")
+
+
+def _alarms(conn: psycopg.Connection, device_id: str) -> list[tuple[str, datetime, datetime | None]]:
+    query = "SELECT status, last_seen, cleared_at FROM anomalies WHERE device_id = %s ORDER BY id"
+    return [(r[0], r[1], r[2]) for r in conn.execute(query, (device_id,)).fetchall()]
+
+
+def test_repeated_detections_extend_one_alarm_and_a_clearing_closes_it(
+    conn: psycopg.Connection, fleet: Fleet
+) -> None:
+    lift = fleet.add(Kind.ELEVATOR)[0].id
+    store.record(conn, [_entrapment(lift, T0)])
+    store.record(conn, [_entrapment(lift, T0 + timedelta(minutes=2))])
+    assert _alarms(conn, lift) == [("active-unacknowledged", T0 + timedelta(minutes=2), None)]
+    cleared = T0 + timedelta(minutes=5)
+    store.record(conn, [_entrapment(lift, cleared, cleared)])
+    assert _alarms(conn, lift) == [("cleared", cleared, cleared)]
+    store.record(conn, [_entrapment(lift, cleared, cleared)])  # the same episode read again
+    assert len(_alarms(conn, lift)) == 1
+
+
+def test_concurrent_writers_still_make_one_open_alarm(settings: Settings, fleet: Fleet) -> None:
+    lift = fleet.add(Kind.ELEVATOR)[0].id
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            with psycopg.connect(settings.database_url, autocommit=True) as own:
+                barrier.wait()
+                for k in range(5):
+                    store.record(own, [_entrapment(lift, T0 + timedelta(seconds=10 * i + k))])
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        (status, last_seen, _), *rest = _alarms(conn, lift)
+    assert not rest and status == "active-unacknowledged" and last_seen == T0 + timedelta(seconds=74)
+
+
+def test_the_database_refuses_a_second_open_alarm(conn: psycopg.Connection, fleet: Fleet) -> None:
+    lift = fleet.add(Kind.ELEVATOR)[0].id
+    insert = """INSERT INTO anomalies
+                    (device_id, community_id, type, detector, severity, first_seen, last_seen)
+                VALUES (%s, %s, 'entrapment', 'manual', 'critical', now(), now())"""
+    conn.execute(insert, (lift, fleet.community_id))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(insert, (lift, fleet.community_id))
+
+
+def test_a_cycle_over_stored_events_raises_and_clears(conn: psycopg.Connection, fleet: Fleet) -> None:
+    lift = fleet.add(Kind.ELEVATOR)[0].id
+    row = (
+        "INSERT INTO elevator_events (device_id, ts, boot, seq, event, fault) VALUES (%s, %s, 0, %s, %s, %s)"
+    )
+    conn.execute(row, (lift, T0, 1, "fault", "entrapment"))
+    now = datetime.now(UTC)
+    service.run_once(
+        conn, service.fast_window_start(conn, now, timedelta(hours=2)), now, fast=True, limits=Limits()
+    )
+    assert [a[0] for a in _alarms(conn, lift)] == ["active-unacknowledged"]
+    conn.execute(row, (lift, T0 + timedelta(minutes=20), 2, "fault_cleared", "entrapment"))
+    # the clearing comes long after the fast window: the window reaches back to the open alarm
+    service.run_once(conn, service.fast_window_start(conn, now, timedelta(minutes=1)), now, fast=True,
+                     limits=Limits())  # fmt: skip
+    assert _alarms(conn, lift) == [("cleared", T0 + timedelta(minutes=20), T0 + timedelta(minutes=20))]
+
+
+@pytest.mark.slow
+def test_an_entrapment_is_a_critical_alarm_seconds_after_ingest(
+    settings: Settings, conn: psycopg.Connection, fleet: Fleet, ingest: IngestProcess
+) -> None:
+    lift = fleet.add(Kind.ELEVATOR)[0]
+    proc = subprocess.Popen([sys.executable, "-m", "analytics", "run"], env=settings.to_env())
+    publisher = Publisher(settings, lift.id, lift.password)
+    try:
+        now = datetime.now(UTC)
+        fault = ElevatorFault(ts=now, seq=1, fault="entrapment")
+        publisher.publish_all([(lift.topic(Channel.EVENT), encode(fault))])
+        query = """SELECT a.severity, a.raised_at - e.ingested_at FROM anomalies a
+                   JOIN elevator_events e ON e.device_id = a.device_id AND e.event = 'fault'
+                   WHERE a.device_id = %s AND a.type = 'entrapment' AND a.status <> 'cleared'"""
+        wait_until(
+            lambda: conn.execute(query, (lift.id,)).fetchone() is not None, timeout=60, what="the alarm"
+        )
+        severity, delay = conn.execute(query, (lift.id,)).fetchone()  # type: ignore[misc]
+        print(f"entrapment alarm raised {delay.total_seconds():.2f} s after the event was stored")
+        assert severity == "critical"
+        cleared = ElevatorFaultCleared(ts=now + timedelta(seconds=30), seq=2, fault="entrapment")
+        publisher.publish_all([(lift.topic(Channel.EVENT), encode(cleared))])
+        wait_until(lambda: _alarms(conn, lift.id)[0][0] == "cleared", timeout=60, what="the alarm cleared")
+    finally:
+        publisher.close()
+        proc.terminate()
+        proc.wait(30)
