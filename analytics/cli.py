@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from analytics import service
+from analytics import learned, service
 from analytics.nab import PROFILES, load_corpus, normalise, score_series
 from analytics.queries import ANALYTICS
+from analytics.report import nab_record, nab_report, simulated_record, simulated_report, write_json
 from analytics.rules import Limits
+from analytics.simulated import score as simulated_score
 from analytics.univariate import Scorer, detections, score
 from analytics.worker import AnalyticsWorker
 from core.config import get_settings
@@ -68,36 +70,104 @@ def status() -> None:
 
 @app.command()
 def evaluate(
+    simulated: Annotated[
+        bool, typer.Option("--simulated", help="score on simulated days with injected faults")
+    ] = False,
+    days: Annotated[int, typer.Option(min=1, max=60, help="simulated days to score")] = 4,
+    seed: Annotated[int, typer.Option(help="the simulation's seed")] = 5,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="also score each pyod detector on every kind")
+    ] = False,
     nab: Annotated[
-        Path, typer.Option(file_okay=False, help="a NAB-layout corpus: data/<group>/<name>.csv, labels/")
-    ],
-    profile: Annotated[str, typer.Option(help=f"NAB cost profile: {', '.join(PROFILES)}")] = "standard",
+        Path | None,
+        typer.Option(file_okay=False, help="a NAB-layout corpus: data/<group>/<name>.csv, labels/"),
+    ] = None,
     threshold: Annotated[
-        float, typer.Option(min=0, max=1, help="score at which a point is a detection")
+        float, typer.Option(min=0, max=1, help="NAB: score at which a point is a detection")
     ] = 0.999,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="write the figures")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(file_okay=False, help="write report.md and PNG plots here")
+    ] = None,
 ) -> None:
-    """Run the univariate scorer over every series of a NAB-layout corpus and print its NAB score."""
-    if profile not in PROFILES:
-        raise typer.BadParameter(f"one of {', '.join(PROFILES)}", param_hint="--profile")
+    """Score the detectors: on simulator ground truth (--simulated) or a NAB-layout corpus (--nab)."""
+    if simulated == (nab is not None):
+        raise typer.BadParameter("give exactly one of --simulated and --nab")
+    console = Console()
+    if nab is not None:
+        record = _evaluate_nab(console, nab, threshold, report)
+    else:
+        record = _evaluate_simulated(console, days, seed, compare, report)
+    if json_path is not None:
+        write_json(json_path, record)
+        console.print(f"wrote {json_path}")
+
+
+def _evaluate_simulated(console: Console, days: int, seed: int, compare: bool, report: Path | None) -> dict:
+    names = {str(k): v for k, v in learned.CHOSEN.items()}
+    scored = simulated_score(days, seed)
+    record = simulated_record(scored, names)
+    table = Table(title=f"{days} simulated days, {record['devices']} devices (rules + {names})")
+    for column in ("fault type", "silent", "TP", "FN", "FP", "precision", "recall", "F1", "median delay s"):
+        table.add_column(column, justify="left" if column == "fault type" else "right")
+    for t, r in record["per_type"].items():
+        delay = "" if r["median_delay_s"] is None else f"{r['median_delay_s']:.0f}"
+        table.add_row(
+            t, "yes" if r["silent"] else "", str(r["tp"]), str(r["fn"]), str(r["fp"]),
+            f"{r['precision']:.2f}", f"{r['recall']:.2f}", f"{r['f1']:.2f}", delay,
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        f"overall F1 {record['overall_f1']:.3f}, false alarms per device-day "
+        f"{record['false_alarms_per_device_day']:.4f}"
+    )
+    if compare:
+        record["compare"] = {}
+        for name in learned.DETECTORS:
+            other = simulated_score(days, seed, {k: name for k in learned.CHOSEN})
+            rows = {t: round(s.f1, 3) for t, s in other.evaluation.by_type.items() if s.silent}
+            record["compare"][name] = {
+                "silent_f1": rows,
+                "false_alarms_per_device_day": other.evaluation.false_alarms_per_device_day,
+            }
+            console.print(f"{name} everywhere: silent F1 {rows}, false alarms per device-day "
+                          f"{other.evaluation.false_alarms_per_device_day:.4f}")  # fmt: skip
+    if report is not None:
+        console.print(f"wrote {simulated_report(report, scored, record)}")
+    return record
+
+
+def _evaluate_nab(console: Console, nab: Path, threshold: float, report: Path | None) -> dict:
     try:
         sets = load_corpus(nab)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--nab") from None
-    weights, scorer = PROFILES[profile], Scorer(threshold=threshold)
-    results = {}
-    for d in sets:
-        stamps = list(d.frame["timestamp"].dt.to_pydatetime())
-        flags = detections(score(d.frame["value"], scorer), scorer)
-        results[d.name] = score_series(stamps, flags, d.windows, weights)
-    total = normalise(results, weights)
-    table = Table(title=f"NAB ({profile} profile), {len(sets)} series")
+    scorer = Scorer(threshold=threshold)
+    flags = {d.name: detections(score(d.frame["value"], scorer), scorer) for d in sets}
+    scores = {}
+    for profile, weights in PROFILES.items():
+        results = {
+            d.name: score_series(
+                list(d.frame["timestamp"].dt.to_pydatetime()), flags[d.name], d.windows, weights
+            )
+            for d in sets
+        }
+        scores[profile] = normalise(results, weights)
+    record = nab_record(scores)
+    table = Table(title=f"NAB, {len(sets)} series")
     for column in ("series", "windows", "detected", "false positives", "raw score"):
         table.add_column(column, justify="left" if column == "series" else "right")
-    for name, r in results.items():
+    for name, r in scores["standard"].series.items():
         table.add_row(name, str(r.windows), str(r.detected), str(r.false_positives), f"{r.score:.3f}")
-    console = Console()
     console.print(table)
+    standard = scores["standard"]
     console.print(
-        f"NAB score {total.normalised:.1f} (null detector 0, perfect 100); raw {total.raw:.2f}, "
-        f"null {total.null:.2f}, perfect {total.perfect:.2f}"
+        f"NAB score {standard.normalised:.1f} (null detector 0, perfect 100); raw {standard.raw:.2f}, "
+        f"null {standard.null:.2f}, perfect {standard.perfect:.2f}; low FP {record['nab_low_fp']:.1f}, "
+        f"low FN {record['nab_low_fn']:.1f}"
     )
+    if report is not None:
+        console.print(f"wrote {nab_report(report, sets, flags, record)}")
+    return record

@@ -1,6 +1,7 @@
 """Scoring detections against ground truth: precision, recall, F1 and delay per fault type.
 
 A label (device, fault type, start, end) is caught when a detection of the matching alarm type
+(or, for a silent fault, a learned detector's `unusual_behaviour`)
 on that device starts inside its span (from a minute before it to `grace` after its end); its
 delay is from the fault's start to the first such detection. A detection that explains no label
 of its device at that time is a false alarm.
@@ -29,6 +30,7 @@ ALARM_FOR: dict[str, str] = {
     "abnormal_vibration": "abnormal_vibration", "repeated_door_cycling": "repeated_door_cycling",
     "alarm_button": "alarm_button",
 }  # fmt: skip
+LEARNED_TYPE = "unusual_behaviour"  # the learned detectors' alarm: it may explain any silent fault
 NOT_ANOMALIES = frozenset({"reboot"})  # expected behaviour, not something to alarm on
 EARLY = timedelta(minutes=1)
 
@@ -118,7 +120,8 @@ def evaluate(
         lo, hi = label.start - EARLY, (label.end or end) + grace
         during = [d for d in by_device[label.device_id] if lo <= d.first_seen <= hi]
         explained.update(id(d) for d in during)  # whatever the type: it is this fault's doing
-        hits = [d for d in during if d.type == ALARM_FOR.get(label.fault_type)]
+        wanted = {ALARM_FOR.get(label.fault_type)} | ({LEARNED_TYPE} if label.silent else set())
+        hits = [d for d in during if d.type in wanted]
         if hits:
             score.tp += 1
             score.delays_s.append(max(0.0, (min(d.first_seen for d in hits) - label.start).total_seconds()))
@@ -128,5 +131,5 @@ def evaluate(
     reverse = {alarm: fault for fault, alarm in ALARM_FOR.items()}
     for d in false_alarms:
         fault = reverse.get(d.type, d.type)
-        scores.setdefault(fault, TypeScore(fault, False)).fp += 1
+        scores.setdefault(fault, TypeScore(fault, fault == LEARNED_TYPE)).fp += 1
     return Evaluation(scores, len(false_alarms), device_days)

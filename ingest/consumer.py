@@ -57,7 +57,11 @@ class MqttSource:
         self, client: mqtt.Client, _u: object, flags: mqtt.ConnectFlags, reason: object, _p: object
     ) -> None:
         if getattr(reason, "is_failure", False):
-            logger.error("broker refused the connection: %s", reason)
+            # a refusal (bad credentials, not authorised) is retried with the same backoff as an
+            # unreachable broker, not in a tight loop
+            logger.error("broker refused the connection: %s; retrying in %.1fs", reason, self._backoff)
+            self._next_reconnect = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, 10.0)
             return
         self._session += 1
         self.connected = True

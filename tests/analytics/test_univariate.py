@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from analytics.cli import app
 from analytics.nab import PROFILES, DataSet, load_corpus, normalise, score_series
 from analytics.univariate import Scorer, detections, score
 from simulators.community import load_community, resolve
@@ -66,3 +69,24 @@ def test_the_scorer_beats_the_null_detector_on_simulated_faults(sets: list[DataS
                       for n, d in ((d.name, d) for d in sets)}, STANDARD)  # fmt: skip
     assert null.normalised == pytest.approx(0.0)
     assert total.normalised > 30, {n: (r.detected, r.windows, r.false_positives) for n, r in results.items()}
+
+
+def test_evaluate_on_a_nab_corpus_writes_every_profile_and_a_report(tmp_path: Path) -> None:
+    root = tmp_path / "corpus"
+    corpus(root)
+    out, report = tmp_path / "nab.json", tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["evaluate", "--nab", str(root), "--json", str(out), "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())
+    assert {"nab_standard", "nab_low_fp", "nab_low_fn"} <= set(record)
+    # doubling the cost of a false positive, with the same null and perfect scores, cannot score higher
+    assert record["nab_low_fp"] <= record["nab_standard"]
+    assert all(0 < record[k] <= 100 for k in ("nab_standard", "nab_low_fp", "nab_low_fn"))
+    assert (report / "report.md").read_text().count(".png)") >= 1
+
+
+def test_evaluate_needs_exactly_one_data_set() -> None:
+    result = CliRunner().invoke(app, ["evaluate"])
+    assert result.exit_code == 2 and "exactly one of --simulated and --nab" in result.output
