@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -43,16 +43,30 @@ def once(
     from_: Annotated[str, typer.Option("--from", help="ISO 8601 start of the data to examine")],
     to: Annotated[str, typer.Option("--to", help="ISO 8601 end")],
 ) -> None:
-    """Run every rule once over a time range (history, a backfill) and record the alarms."""
+    """Run every rule once over a time range (history, a backfill), and the learned detectors fitted
+    on the day before it, and record the alarms."""
     try:
         since, until = (datetime.fromisoformat(v) for v in (from_, to))
     except ValueError:
         raise typer.BadParameter("ISO 8601 times, e.g. 2026-11-01T00:00+08:00") from None
     if since.tzinfo is None or until.tzinfo is None or since >= until:
         raise typer.BadParameter("--from and --to need time zones, and --from must come first")
-    with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
+    settings = get_settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
         cycle = service.run_once(conn, since, until, fast=False, limits=Limits())
-    typer.echo(f"{cycle.rows} rows examined, {cycle.detections} detections, {cycle.changed} alarm changes")
+        typer.echo(
+            f"rules: {cycle.rows} rows examined, {cycle.detections} detections, {cycle.changed} alarm changes"
+        )
+        history = timedelta(seconds=settings.analytics_learned_history_s)
+        models = service.fit_learned(conn, since, history, settings.analytics_learned_sample)
+        if not models:
+            typer.echo("learned: no history before --from to fit on")
+            return
+        context = timedelta(seconds=settings.analytics_learned_context_s)
+        cycle = service.run_learned(conn, models, since, until, context)
+    typer.echo(
+        f"learned: {cycle.rows} rows examined, {cycle.detections} detections, {cycle.changed} alarm changes"
+    )
 
 
 @app.command()

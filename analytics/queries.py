@@ -10,6 +10,9 @@ class ANALYTICS:
 
     rows_between: Final = "SELECT {columns} FROM {table} WHERE ts >= %s AND ts < %s ORDER BY device_id, ts"
     devices: Final = "SELECT id, kind FROM devices WHERE decommissioned_at IS NULL"
+    rows_of_devices: Final = """
+        SELECT {columns} FROM {table} WHERE ts >= %s AND ts < %s AND device_id = ANY(%s)
+        ORDER BY device_id, ts"""
     last_seen: Final = "SELECT device_id, max(ts) FROM {table} WHERE ts > %s GROUP BY device_id"
     open_of_type: Final = "SELECT device_id FROM anomalies WHERE type = %s AND status <> 'cleared'"
     open_summary: Final = """

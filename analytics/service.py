@@ -2,11 +2,14 @@
 
 `run_once` serves the one-shot mode over any time range and both loops of the service: a fast
 one (every second: fault events and statuses, so that an entrapment is an alarm within seconds)
-and a slow one (every minute: telemetry limits, heartbeats, patterns).
+and a slow one (every minute: telemetry limits, heartbeats, patterns). The learned detectors run
+on their own schedule (`run_learned` every 15 minutes, as windows close; `fit_learned` every few
+hours on a sample of each kind's devices).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +18,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from analytics import rules, store
+from analytics import features, learned, rules, store
 from analytics.frames import COLUMNS
 from analytics.models import Detection
 from analytics.queries import ANALYTICS
@@ -36,14 +39,18 @@ class Cycle:
     changed: int
 
 
-def read(conn: psycopg.Connection, tables: Iterable[str], since: datetime, until: datetime) -> rules.Frames:
-    """Rows of the tables with ts in [since, until), as frames with the hypertables' columns."""
+def read(
+    conn: psycopg.Connection, tables: Iterable[str], since: datetime, until: datetime,
+    devices: list[str] | None = None,
+) -> rules.Frames:  # fmt: skip
+    """Rows of the tables with ts in [since, until) (of `devices` only, if given), as frames with
+    the hypertables' columns."""
     out: rules.Frames = {}
     for table in tables:
-        query = sql.SQL(ANALYTICS.rows_between).format(
+        query = sql.SQL(ANALYTICS.rows_between if devices is None else ANALYTICS.rows_of_devices).format(
             columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table])), table=sql.Identifier(table)
         )
-        rows = conn.execute(query, (since, until)).fetchall()
+        rows = conn.execute(query, (since, until) if devices is None else (since, until, devices)).fetchall()
         if rows:
             df = pd.DataFrame.from_records(rows, columns=list(COLUMNS[table]))
             df["ts"] = pd.to_datetime(df["ts"], utc=True)
@@ -105,3 +112,35 @@ def fast_window_start(conn: psycopg.Connection, now: datetime, lookback: timedel
     row = conn.execute(ANALYTICS.oldest_open, (FAST_DETECTORS,)).fetchone()
     oldest = row[0] if row and row[0] else now
     return max(min(now - lookback, oldest), now - timedelta(days=3))
+
+
+def fit_learned(
+    conn: psycopg.Connection, now: datetime, history: timedelta, sample: int, seed: int = 0
+) -> dict[Kind, learned.Model]:
+    """Fit each kind's model on `history` before `now`, for a random sample of its devices (the
+    rows of a sample describe the kind as well as all of them, at a fraction of the reading)."""
+    kinds, _ = registry(conn)
+    rng = random.Random(seed)
+    models = {}
+    for kind in learned.CHOSEN:
+        devices = sorted(d for d, k in kinds.items() if k is kind)
+        chosen = rng.sample(devices, min(sample, len(devices)))
+        if not chosen:
+            continue
+        frames = read(conn, learned.TABLES[kind], now - history, now, devices=chosen)
+        if (model := learned.fit(kind, features.BY_KIND[kind](frames))) is not None:
+            models[kind] = model
+    return models
+
+
+def run_learned(
+    conn: psycopg.Connection, models: dict[Kind, learned.Model], since: datetime, until: datetime,
+    context: timedelta,
+) -> Cycle:  # fmt: skip
+    """Score the windows in [since, until) that have closed, reading `context` before them for
+    the trailing features, and record the alarms."""
+    closed = pd.Timestamp(until).floor(features.WINDOW).to_pydatetime()
+    tables = sorted({t for kind in models for t in learned.TABLES[kind]})
+    frames = read(conn, tables, since - context, closed)
+    found = learned.detect(frames, models, since)
+    return Cycle(since, closed, sum(len(f) for f in frames.values()), len(found), store.record(conn, found))

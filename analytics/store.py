@@ -15,7 +15,9 @@ from analytics.models import Detection
 from analytics.queries import ANALYTICS
 
 # alarms whose condition has no "it is over" message: cleared once not seen again for a while
-SELF_CLEARING = ("power_spike", "meter_backwards", "meter_stuck", "sensor_flapping", "night_trips")
+SELF_CLEARING = (
+    "power_spike", "meter_backwards", "meter_stuck", "sensor_flapping", "night_trips", "unusual_behaviour",
+)  # fmt: skip
 
 
 def record(conn: psycopg.Connection, detections: Sequence[Detection]) -> int:

@@ -2,7 +2,8 @@
 
 The fast cycle (every second) reads fault events and statuses, so that an entrapment becomes a
 critical alarm within seconds of being ingested; the slow one (every minute) runs the telemetry
-rules, heartbeats and patterns over a trailing window and clears quiet alarms. Signals only ask
+rules, heartbeats and patterns over a trailing window and clears quiet alarms; every 15 minutes the
+learned detectors score the windows that closed (refitted every few hours). Signals only ask
 the loop to stop; a database outage is logged and retried.
 """
 
@@ -16,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from analytics import service, store
+from analytics import learned, service, store
 from analytics.rules import Limits
 from core.config import Settings
+from core.contract.topics import Kind
 
 logger = logging.getLogger(__name__)
 AHEAD = timedelta(minutes=10)  # device clocks a little ahead still count (ingest allows the same)
@@ -32,6 +34,10 @@ class AnalyticsWorker:
         self.limits = limits or Limits()
         self._stop = threading.Event()
         self._slow_due = 0.0
+        self._learned_due = 0.0
+        self._refit_due = 0.0
+        self._models: dict[Kind, learned.Model] = {}
+        self._learned_since: datetime | None = None
 
     def stop(self, *_: object) -> None:
         self._stop.set()
@@ -67,3 +73,22 @@ class AnalyticsWorker:
             "slow cycle: %d rows, %d detections, %d alarm changes, %d quiet alarms cleared",
             slow.rows, slow.detections, slow.changed, quiet,
         )  # fmt: skip
+        if started >= self._learned_due:
+            self._learned(conn, started, now)
+
+    def _learned(self, conn: psycopg.Connection, started: float, now: datetime) -> None:
+        s = self.settings
+        self._learned_due = started + s.analytics_learned_interval_s
+        if started >= self._refit_due:
+            history = timedelta(seconds=s.analytics_learned_history_s)
+            self._models = service.fit_learned(conn, now, history, s.analytics_learned_sample)
+            self._refit_due = started + s.analytics_learned_refit_s
+            logger.info("learned models fitted: %s", {str(k): m.detector for k, m in self._models.items()})
+        if not self._models:
+            return
+        since = self._learned_since or now - timedelta(seconds=s.analytics_learned_interval_s)
+        context = timedelta(seconds=s.analytics_learned_context_s)
+        cycle = service.run_learned(conn, self._models, since, now, context)
+        self._learned_since = cycle.until
+        logger.info("learned cycle: %d rows, %d detections, %d alarm changes", cycle.rows, cycle.detections,
+                    cycle.changed)  # fmt: skip

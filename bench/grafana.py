@@ -14,19 +14,18 @@ import statistics
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import psycopg
 import typer
-from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from bench.database import prepared
 from core.config import Settings, get_settings
 from core.db.maintenance import run_once
-from core.db.migrate import migrate
 from core.logs import setup_logging
 from grafana import files
 from grafana.macros import expand
@@ -120,34 +119,17 @@ def fill(
 
 def _prepare(settings: Settings, devices: int, days: int, seed: int, refill: bool) -> tuple[str, datetime]:
     """The bench database's URL and the end of its history (filled now if needed)."""
-    url = settings.database_url.rsplit("/", 1)[0] + "/" + DATABASE
-    shape = f"grafana bench: devices={devices} days={days} seed={seed}"
-    name = sql.Identifier(DATABASE)
-    with psycopg.connect(settings.database_url, autocommit=True) as admin:
-        row = admin.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (DATABASE,)
-        ).fetchone()
-        if row and row[0] and row[0].startswith(shape + " end=") and not refill:
-            return url, datetime.fromisoformat(row[0].rsplit("end=", 1)[1])
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    migrate(url)
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     communities = communities_for(devices, seed)
-    Console(stderr=True).print(
-        f"filling {DATABASE}: {sum(len(c.devices()) for c in communities)} devices in {len(communities)}"
-        f" communities, {days} days"
-    )
-    started = time.monotonic()
-    with psycopg.connect(url, autocommit=True) as conn:
-        bench_settings = settings.model_copy(update={"database_url": url})
-        rows = fill(conn, bench_settings, communities, (end - timedelta(days=days), end), seed=seed)
-        conn.execute("VACUUM ANALYZE")
-    Console(stderr=True).print(f"{rows:,} rows in {time.monotonic() - started:.0f} s")
-    with psycopg.connect(settings.database_url, autocommit=True) as admin:
-        comment = sql.Literal(f"{shape} end={end.isoformat()}")
-        admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(name, comment))
-    return url, end
+    shape = f"grafana bench: devices={devices} days={days} seed={seed}"
+
+    def fill_history(conn: psycopg.Connection, bench_settings: Settings, end: datetime) -> int:
+        Console(stderr=True).print(
+            f"{sum(len(c.devices()) for c in communities)} devices in {len(communities)} communities,"
+            f" {days} days"
+        )
+        return fill(conn, bench_settings, communities, (end - timedelta(days=days), end), seed=seed)
+
+    return prepared(settings, DATABASE, shape, refill, fill_history)
 
 
 def measure(conn: psycopg.Connection, start: datetime, end: datetime, repeat: int) -> list[Timing]:

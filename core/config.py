@@ -76,6 +76,21 @@ class Settings(BaseSettings):
     analytics_slow_interval_s: float = Field(60.0, gt=0, description="telemetry rules and heartbeats")
     analytics_slow_window_s: float = Field(2 * 3600.0, gt=0, description="data each slow cycle reads")
     analytics_quiet_clear_s: float = Field(3600.0, gt=0, description="self-clearing alarms clear after")
+    analytics_learned_interval_s: float = Field(
+        900.0, gt=0, description="learned detectors score the windows closed since their last cycle"
+    )
+    analytics_learned_context_s: float = Field(
+        6 * 3600.0, gt=0, description="data each learned cycle reads (context for trailing features)"
+    )
+    analytics_learned_refit_s: float = Field(
+        6 * 3600.0, gt=0, description="learned models are refitted after"
+    )
+    analytics_learned_history_s: float = Field(
+        24 * 3600.0, gt=0, description="history the learned models are fitted on"
+    )
+    analytics_learned_sample: int = Field(
+        500, ge=10, description="devices per kind whose history the models are fitted on"
+    )
 
     @field_validator("database_url")
     @classmethod
