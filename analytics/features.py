@@ -34,9 +34,9 @@ def _hour(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _against_own_past(series: pd.Series) -> pd.Series:
     """Each window's value over the device's median of the day before it (1.0 while unknown)."""
-    past = series.groupby(level="device_id").transform(
-        lambda s: s.shift(1).rolling(TRAILING, min_periods=8).median()
-    )
+    shifted = series.groupby(level="device_id", sort=False).shift(1)
+    past = shifted.groupby(level="device_id", sort=False).rolling(TRAILING, min_periods=8).median()
+    past = past.droplevel(0).reindex(series.index)
     return (series / past).replace([np.inf, -np.inf], np.nan).fillna(1.0)
 
 
@@ -89,9 +89,8 @@ def parking_space(frames: Frames) -> pd.DataFrame:
     out["occupied_share"] = out["occupied_share"].astype(float)
     # occupied when this space usually is not, at this hour on earlier days
     slot = out.index.get_level_values("window").hour
-    usual = out.groupby([out.index.get_level_values("device_id"), slot])["occupied_share"].transform(
-        lambda s: s.shift(1).expanding().mean()
-    )
+    same_hour = out.groupby([out.index.get_level_values("device_id"), slot])["occupied_share"]
+    usual = (same_hour.cumsum() - out["occupied_share"]) / same_hour.cumcount()  # mean of earlier days
     out["occupied_over_usual"] = (out["occupied_share"] - usual).fillna(0.0)
     out["since_change_over_own_past"] = _against_own_past(out["since_change_h"] + 1.0)
     return _hour(out)

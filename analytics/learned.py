@@ -139,23 +139,30 @@ def fit_all(
 def detect(
     frames: Frames, models: dict[Kind, Model], since: datetime, settings: Settings = Settings()
 ) -> list[Detection]:
-    """Alarms from the windows starting at or after `since` (earlier windows only give context)."""
+    """Alarms from runs of unusual windows that reach `since` or later (earlier windows only give
+    context; a run may have begun just before `since`, in the previous cycle)."""
     found: list[Detection] = []
+    since_ts = pd.Timestamp(since)
     for kind, model in models.items():
         features = BY_KIND[kind](frames)
         if features.empty:
             continue
-        features = features[features.index.get_level_values("window") >= pd.Timestamp(since)]
+        windows = features.index.get_level_values("window")
+        features = features[windows >= since_ts - WINDOW * (settings.min_windows - 1)]
         ranks = pd.Series(model.ranks(features), index=features.index)
-        for device_id, device_ranks in ranks.groupby(level="device_id"):
-            for first, last, peak in _episodes(device_ranks.droplevel("device_id"), settings):
+        unusual = ranks.index.get_level_values("device_id")[ranks.to_numpy() >= settings.threshold]
+        for device_id in unusual.unique():
+            device_ranks = ranks.xs(device_id, level="device_id")
+            for first, last, peak in _episodes(device_ranks, settings):
+                if last < since_ts:
+                    continue
                 found.append(
                     Detection(
                         device_id=str(device_id), type=TYPE, detector=f"pyod:{model.detector}",
                         severity="minor", first_seen=first.to_pydatetime(),
                         last_seen=(last + WINDOW).to_pydatetime(), cleared_at=None,
                         explanation=model.explain(features.loc[(device_id, peak)]),
-                        score=float(device_ranks.loc[(device_id, peak)]),
+                        score=float(device_ranks.loc[peak]),
                     )
                 )  # fmt: skip
     return found

@@ -37,7 +37,11 @@ class ANALYTICS:
         ON CONFLICT (device_id, type) WHERE status <> 'cleared' DO UPDATE SET
             last_seen = greatest(anomalies.last_seen, excluded.last_seen),
             score = greatest(anomalies.score, excluded.score),
-            explanation = excluded.explanation"""
+            explanation = excluded.explanation
+        -- a detection seen before changes nothing (and writes nothing)
+        WHERE excluded.last_seen > anomalies.last_seen
+           OR excluded.score > anomalies.score OR (anomalies.score IS NULL AND excluded.score IS NOT NULL)
+           OR excluded.explanation IS DISTINCT FROM anomalies.explanation"""
     clear_alarm: Final = """
         UPDATE anomalies SET status = 'cleared', cleared_at = %(cleared_at)s, cleared_by = 'auto',
             last_seen = greatest(last_seen, %(cleared_at)s)

@@ -3,8 +3,10 @@
 The fast cycle (every second) reads fault events and statuses, so that an entrapment becomes a
 critical alarm within seconds of being ingested; the slow one (every minute) runs the telemetry
 rules, heartbeats and patterns over a trailing window and clears quiet alarms; every 15 minutes the
-learned detectors score the windows that closed (refitted every few hours). Signals only ask
-the loop to stop; a database outage is logged and retried.
+learned detectors score the windows that closed; they are refitted every 6 hours on a thread of
+their own. Each turn runs the fast cycle and at most one longer step, so that an entrapment never
+waits behind more than one of them. Signals only ask the loop to stop; a database outage is logged
+and retried.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class AnalyticsWorker:
         self._learned_due = 0.0
         self._refit_due = 0.0
         self._models: dict[Kind, learned.Model] = {}
+        self._fitter: threading.Thread | None = None
         self._learned_since: datetime | None = None
 
     def stop(self, *_: object) -> None:
@@ -63,8 +66,18 @@ class AnalyticsWorker:
         fast = service.run_once(conn, since, now + AHEAD, fast=True, limits=self.limits)
         if fast.changed:
             logger.info("fast cycle: %d detections, %d alarm changes", fast.detections, fast.changed)
-        if started < self._slow_due:
-            return
+        if started >= self._slow_due:
+            self._slow(conn, started, now)
+            return  # one long step per turn, so that the fast cycle comes round again within seconds
+        if started >= self._refit_due and self._fitter is None:
+            self._refit_due = started + s.analytics_learned_refit_s
+            self._fitter = threading.Thread(target=self._fit, args=(now,), name="fit-learned", daemon=True)
+            self._fitter.start()
+        if self._models and started >= self._learned_due:
+            self._learned(conn, started, now)
+
+    def _slow(self, conn: psycopg.Connection, started: float, now: datetime) -> None:
+        s = self.settings
         self._slow_due = started + s.analytics_slow_interval_s
         window = timedelta(seconds=s.analytics_slow_window_s)
         slow = service.run_once(conn, now - window, now + AHEAD, fast=False, limits=self.limits)
@@ -73,19 +86,24 @@ class AnalyticsWorker:
             "slow cycle: %d rows, %d detections, %d alarm changes, %d quiet alarms cleared",
             slow.rows, slow.detections, slow.changed, quiet,
         )  # fmt: skip
-        if started >= self._learned_due:
-            self._learned(conn, started, now)
+
+    def _fit(self, now: datetime) -> None:
+        """Refit the learned models on a thread of its own (it takes seconds; the cycles go on)."""
+        s = self.settings
+        try:
+            with psycopg.connect(s.database_url, autocommit=True) as conn:
+                history = timedelta(seconds=s.analytics_learned_history_s)
+                self._models = service.fit_learned(conn, now, history, s.analytics_learned_sample)
+            logger.info("learned models fitted: %s", {str(k): m.detector for k, m in self._models.items()})
+        except Exception:
+            logger.exception("fitting the learned models failed; trying again in a minute")
+            self._refit_due = time.monotonic() + 60
+        finally:
+            self._fitter = None
 
     def _learned(self, conn: psycopg.Connection, started: float, now: datetime) -> None:
         s = self.settings
         self._learned_due = started + s.analytics_learned_interval_s
-        if started >= self._refit_due:
-            history = timedelta(seconds=s.analytics_learned_history_s)
-            self._models = service.fit_learned(conn, now, history, s.analytics_learned_sample)
-            self._refit_due = started + s.analytics_learned_refit_s
-            logger.info("learned models fitted: %s", {str(k): m.detector for k, m in self._models.items()})
-        if not self._models:
-            return
         since = self._learned_since or now - timedelta(seconds=s.analytics_learned_interval_s)
         context = timedelta(seconds=s.analytics_learned_context_s)
         cycle = service.run_learned(conn, self._models, since, now, context)

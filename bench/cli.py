@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from bench import api_cli, report, simulators
+from bench import analytics as analytics_bench
 from bench import grafana as grafana_bench
 from bench.fleet import remove_leftovers
 from bench.ingest import run
@@ -90,6 +91,7 @@ def ingest(
 app.command("api")(api_cli.command)
 app.command("simulators")(simulators.command)
 app.command("grafana")(grafana_bench.command)
+app.command("analytics")(analytics_bench.command)
 
 
 @app.command()

@@ -18,10 +18,15 @@ logger = logging.getLogger(__name__)
 Lookup = Callable[[Iterable[str] | None], dict[str, DeviceRef]]
 
 
+NEGATIVE_S = 2.0
+"""How long an unknown device stays unknown before the database is asked again: a device
+registered just after a message of it was refused has its next messages refused for that long."""
+
+
 class DeviceCache:
     """Registry entries ingest has seen; refreshed whole periodically, misses asked in bulk."""
 
-    def __init__(self, lookup: Lookup, refresh_s: float, negative_s: float = 2.0) -> None:
+    def __init__(self, lookup: Lookup, refresh_s: float, negative_s: float = NEGATIVE_S) -> None:
         self._lookup = lookup
         self._refresh_s = refresh_s
         self._negative_s = negative_s
