@@ -1,7 +1,9 @@
-"""`yiju api` (serve with uvicorn) and `yiju auth` (API keys for bootstrap and automation)."""
+"""`yiju api` (serve with uvicorn), `yiju auth` (API keys for bootstrap and automation) and
+`yiju parking` (the periodic tick of live parking state)."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import psycopg
@@ -11,12 +13,13 @@ from rich.console import Console
 
 from api.errors import ApiError
 from api.security import Role, Scope
-from api.service import access
+from api.service import access, parking_live
 from core.config import get_settings
 from core.logs import setup_logging
 
 console = Console(stderr=True)
 auth_app = typer.Typer(help="API keys.", no_args_is_help=True)
+parking_app = typer.Typer(help="Shared parking.", no_args_is_help=True)
 
 
 def run(
@@ -49,6 +52,7 @@ def create_key(
         list[Scope] | None, typer.Option("--scope", help="repeat; default: all of the role")
     ] = None,
     label: Annotated[str, typer.Option("--label")] = "",
+    owner: Annotated[str | None, typer.Option("--owner", help="owner id (owner keys)")] = None,
 ) -> None:
     """Create an API key and print it once (stdout); the audit log names the CLI as its creator."""
     settings = get_settings()
@@ -62,6 +66,7 @@ def create_key(
                 expires_in_days=expires or settings.api_key_expiry_days,
                 label=label,
                 created_by="cli",
+                owner_id=owner,
             )
         except ApiError as error:
             console.print(f"[red]error:[/red] {error.message}")
@@ -97,3 +102,22 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="the key's id (yiju_<i
             console.print(f"[red]error:[/red] {error.message}")
             raise typer.Exit(code=2) from None
     console.print(f"key {key_id} revoked")
+
+
+@parking_app.command("tick")
+def parking_tick(
+    every: Annotated[
+        bool, typer.Option("--every/--once", help="repeat every YIJU_PARKING_TICK_INTERVAL_S until stopped")
+    ] = False,
+) -> None:
+    """Bind bookings near arrival, match gate passages, release no-shows, move bookings off overstays."""
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        while True:
+            started = time.monotonic()
+            done = parking_live.tick(conn, settings)
+            console.print(", ".join(f"{k}: {v}" for k, v in sorted(done.items())))
+            if not every:
+                return
+            time.sleep(max(0.0, settings.parking_tick_interval_s - (time.monotonic() - started)))

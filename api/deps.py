@@ -125,6 +125,18 @@ def require(scope: Scope) -> Callable[[Principal], Coroutine[None, None, Princip
     return check
 
 
+def require_any(*scopes: Scope) -> Callable[[Principal], Coroutine[None, None, Principal]]:
+    """A dependency admitting callers whose key holds one of `scopes`."""
+
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.scopes.isdisjoint(scopes):
+            wanted = " or ".join(repr(s.value) for s in scopes)
+            raise Forbidden(f"this API key ({principal.role.value}) lacks the scope {wanted}")
+        return principal
+
+    return check
+
+
 AdminCaller = Annotated[Principal, Depends(require(Scope.ADMIN))]
 RegistryReader = Annotated[Principal, Depends(require(Scope.REGISTRY_READ))]
 RegistryWriter = Annotated[Principal, Depends(require(Scope.REGISTRY_WRITE))]
@@ -133,3 +145,5 @@ TelemetryReader = Annotated[Principal, Depends(require(Scope.TELEMETRY_READ))]
 AlarmReader = Annotated[Principal, Depends(require(Scope.ALARMS_READ))]
 AlarmWriter = Annotated[Principal, Depends(require(Scope.ALARMS_WRITE))]
 KpiReader = Annotated[Principal, Depends(require(Scope.KPIS_READ))]
+ParkingCaller = Annotated[Principal, Depends(require_any(Scope.PARKING, Scope.PARKING_MANAGE))]
+SupplyCaller = Annotated[Principal, Depends(require_any(Scope.PARKING_OWNER, Scope.PARKING_MANAGE))]

@@ -16,7 +16,7 @@ from api import errors
 from api.bodysize import BodySizeLimit
 from api.deps import reject_unknown_query
 from api.ratelimit import RateLimiter
-from api.routes import admin, alarms, buildings, communities, devices, health, kpis, telemetry
+from api.routes import admin, alarms, buildings, communities, devices, health, kpis, parking, telemetry
 from core.broker import dynsec
 from core.config import Settings, get_settings
 from core.db.pool import open_pool
@@ -59,15 +59,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.api_rate_limit, settings.api_auth_failure_limit)
     errors.install(app)
-    for module in (health, admin, communities, buildings, devices, telemetry, alarms, kpis):
+    for module in (health, admin, communities, buildings, devices, telemetry, alarms, kpis, parking):
         app.include_router(module.router)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     Instrumentator(registry=CollectorRegistry(), excluded_handlers=["/metrics"]).instrument(app).expose(

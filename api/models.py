@@ -118,6 +118,7 @@ class Company(CompanyIn):
 class KeyIn(Body):
     role: Role
     company_id: Id | None = Field(None, description="required for operator and integrator keys")
+    owner_id: Id | None = Field(None, description="required for owner keys: whose spaces it manages")
     scopes: list[Scope] | None = Field(None, description="default: all the role allows")
     expires_in_days: Days | None = None
     label: Note = Field("", examples=["ops dashboard"])
@@ -127,6 +128,7 @@ class Key(BaseModel):
     id: str = Field(examples=["3fa85f64a1b2"])
     role: Role
     company_id: str | None
+    owner_id: str | None = None
     scopes: list[Scope]
     label: str
     created_at: datetime

@@ -17,19 +17,22 @@ class KEYS:
     """API keys."""
 
     insert: Final = """
-        INSERT INTO api_keys (id, key_hash, role, company_id, scopes, label, created_by, expires_at)
-        VALUES (%(id)s, %(hash)s, %(role)s, %(company_id)s, %(scopes)s, %(label)s, %(created_by)s,
-                now() + make_interval(days => %(days)s))
-        RETURNING id, role, company_id, scopes, label, created_at, created_by, expires_at, revoked_at"""
+        INSERT INTO api_keys (id, key_hash, role, company_id, owner_id, scopes, label, created_by, expires_at)
+        VALUES (%(id)s, %(hash)s, %(role)s, %(company_id)s, %(owner_id)s, %(scopes)s, %(label)s,
+                %(created_by)s, now() + make_interval(days => %(days)s))
+        RETURNING id, role, company_id, owner_id, scopes, label, created_at, created_by, expires_at,
+                  revoked_at"""
     by_hash: Final = """
-        SELECT id, role, company_id, scopes, expires_at <= now() AS expired, revoked_at IS NOT NULL AS revoked
+        SELECT id, role, company_id, owner_id, scopes, expires_at <= now() AS expired,
+               revoked_at IS NOT NULL AS revoked
         FROM api_keys WHERE key_hash = %s"""
     page: Final = """
-        SELECT id, role, company_id, scopes, label, created_at, created_by, expires_at, revoked_at
+        SELECT id, role, company_id, owner_id, scopes, label, created_at, created_by, expires_at, revoked_at
         FROM api_keys WHERE (%(after)s::text IS NULL OR id > %(after)s) ORDER BY id LIMIT %(limit)s"""
     revoke: Final = """
         UPDATE api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL
-        RETURNING id, role, company_id, scopes, label, created_at, created_by, expires_at, revoked_at"""
+        RETURNING id, role, company_id, owner_id, scopes, label, created_at, created_by, expires_at,
+                  revoked_at"""
 
 
 class AUDIT:
@@ -219,3 +222,186 @@ class KPIS:
                    ORDER BY extract(epoch FROM acknowledged_at - first_seen)) AS median_ack_s
         FROM anomalies WHERE community_id = %(community)s AND first_seen >= %(start)s AND first_seen < %(end)s
         GROUP BY ROLLUP (severity)"""
+
+
+# Parking: who sees what. `%(tenant)s` as above (NULL: every company; a parking app without a
+# company books in every community); `%(maker)s` limits a parking app to the bookings it made.
+_MAKER = sql.SQL("(%(maker)s::text IS NULL OR b.api_key_id = %(maker)s)")
+_BOOKING = sql.SQL("""b.id, b.code, b.community_id, b.space_id, s.label AS space_label, b.requester,
+    b.plate_hash, b.ev, b.energy_kwh, b.accessible, b.large, b.arrival, b.departure,
+    b.price::float8 AS price, b.status, b.bound, b.notice, b.created_at, b.cancelled_at,
+    b.cancel_reason, b.checked_in_at, b.checked_out_at""")
+_BOOKING_FROM = sql.SQL("""parking_bookings b JOIN parking_spaces s ON s.id = b.space_id
+    JOIN communities c ON c.id = b.community_id""")
+_SPACE = sql.SQL("""s.id, s.community_id, s.label, s.space_type, s.owner_id, s.has_charger, s.accessible,
+    s.covered, s.large, s.lat, s.lon, s.availability, s.price_rule, s.supply_version, s.sensor_device_id,
+    CASE WHEN s.has_charger THEN coalesce(
+        (SELECT max(ch.max_power_kw / ch.shared_by) FROM chargers ch WHERE ch.space_id = s.id), 7.0)
+    ELSE 0 END AS charger_kw""")
+
+
+class PARKING:
+    """Spaces, their supply and bookings (the parking allocation issue)."""
+
+    community: Final = sql.SQL("""
+        SELECT c.id, c.lat, c.lon FROM communities c
+        WHERE c.id = %(id)s AND c.decommissioned_at IS NULL AND {tenant}""").format(tenant=TENANT)
+    spaces: Final = sql.SQL(
+        "SELECT {cols} FROM parking_spaces s WHERE s.community_id = %s ORDER BY s.id"
+    ).format(cols=_SPACE)
+    # the space an owner (by `%(owner)s`) or a company (by tenancy) manages
+    managed_space: Final = sql.SQL("""
+        SELECT {cols}, c.lat AS community_lat, c.lon AS community_lon FROM parking_spaces s
+        JOIN communities c ON c.id = s.community_id
+        WHERE s.id = %(id)s AND c.decommissioned_at IS NULL
+          AND CASE WHEN %(owner)s::text IS NOT NULL THEN s.owner_id = %(owner)s ELSE {tenant} END
+        FOR UPDATE OF s""").format(cols=_SPACE, tenant=TENANT)
+    supply_signature: Final = """
+        SELECT count(*), coalesce(sum(supply_version), 0) FROM parking_spaces WHERE community_id = %s"""
+    supply_changes: Final = """
+        SELECT x.space_id, x.kind, lower(x.during) AS start, upper(x.during) AS "end"
+        FROM parking_supply_changes x JOIN parking_spaces s ON s.id = x.space_id
+        WHERE s.community_id = %s AND x.during && tstzrange(%s, %s)"""
+    live_bookings: Final = """
+        SELECT id, space_id, arrival, departure, status, bound, requester, ev, energy_kwh, accessible, large
+        FROM parking_bookings
+        WHERE community_id = %s AND status IN ('booked', 'checked_in') AND occupied && tstzrange(%s, %s)"""
+    lock_spaces: Final = """
+        SELECT id, supply_version FROM parking_spaces WHERE id = ANY(%s) ORDER BY id FOR SHARE"""
+    by_idempotency: Final = """
+        SELECT id, request_hash FROM parking_bookings WHERE api_key_id = %s AND idempotency_key = %s"""
+    insert: Final = """
+        INSERT INTO parking_bookings (code, community_id, space_id, requester, plate_hash, ev, energy_kwh,
+            accessible, large, arrival, departure, occupied, price, bound, api_key_id, idempotency_key,
+            request_hash)
+        VALUES (%(code)s, %(community)s, %(space)s, %(requester)s, %(plate_hash)s, %(ev)s, %(energy_kwh)s,
+            %(accessible)s, %(large)s, %(arrival)s, %(departure)s,
+            tstzrange(%(arrival)s - make_interval(mins => %(buffer)s),
+                      %(departure)s + make_interval(mins => %(buffer)s)),
+            %(price)s, %(bound)s, %(key)s, %(idempotency_key)s, %(hash)s)
+        RETURNING id"""
+    # a move only of a booking still where the choice saw it and not yet bound
+    move: Final = """
+        UPDATE parking_bookings SET space_id = %(to)s, notice = %(reason)s
+        WHERE id = %(id)s AND space_id = %(from)s AND status = 'booked' AND NOT bound RETURNING id"""
+    log_change: Final = """
+        INSERT INTO parking_booking_changes (booking_id, change, from_space, to_space, reason)
+        VALUES (%s, %s, %s, %s, %s)"""
+    get: Final = sql.SQL("SELECT {cols} FROM {source} WHERE b.id = %(id)s AND {tenant} AND {maker}").format(
+        cols=_BOOKING, source=_BOOKING_FROM, tenant=TENANT, maker=_MAKER
+    )
+    page: Final = sql.SQL("""
+        SELECT {cols} FROM {source}
+        WHERE {tenant} AND {maker}
+          AND (%(community)s::text IS NULL OR b.community_id = %(community)s)
+          AND (%(space)s::text IS NULL OR b.space_id = %(space)s)
+          AND (%(status)s::text IS NULL OR b.status = %(status)s)
+          AND (%(since)s::timestamptz IS NULL OR b.departure > %(since)s)
+          AND (%(until)s::timestamptz IS NULL OR b.arrival < %(until)s)
+          AND (%(after)s::bigint IS NULL OR b.id < %(after)s)
+        ORDER BY b.id DESC LIMIT %(limit)s""").format(
+        cols=_BOOKING, source=_BOOKING_FROM, tenant=TENANT, maker=_MAKER
+    )
+    # what an owner sees of the bookings on a space: times and status, nobody's plate
+    space_bookings: Final = """
+        SELECT id, arrival, departure, status, notice FROM parking_bookings
+        WHERE space_id = %(space)s AND (%(after)s::bigint IS NULL OR id < %(after)s)
+          AND (%(since)s::timestamptz IS NULL OR departure > %(since)s)
+        ORDER BY id DESC LIMIT %(limit)s"""
+    cancel: Final = """
+        UPDATE parking_bookings SET status = 'cancelled', cancelled_at = now(), cancel_reason = %s,
+            notice = %s
+        WHERE id = %s AND status = 'booked' RETURNING id"""
+    check_in: Final = """
+        UPDATE parking_bookings SET status = 'checked_in', checked_in_at = %s, bound = true
+        WHERE id = %s AND status = 'booked' RETURNING id"""
+    check_out: Final = """
+        UPDATE parking_bookings SET status = 'completed', checked_out_at = %s
+        WHERE id = %s AND status = 'checked_in' RETURNING id"""
+    set_rules: Final = """
+        UPDATE parking_spaces SET availability = %s, supply_version = supply_version + 1 WHERE id = %s"""
+    add_supply_change: Final = """
+        INSERT INTO parking_supply_changes (space_id, kind, during, reason, created_by)
+        VALUES (%s, %s, tstzrange(%s, %s), %s, %s) RETURNING id"""
+    rules: Final = "SELECT availability FROM parking_spaces WHERE id = %s"
+    bump_supply: Final = "UPDATE parking_spaces SET supply_version = supply_version + 1 WHERE id = %s"
+    # bookings on a space from %s on that have not started: the ones a change of supply may displace
+    pending_on_space: Final = """
+        SELECT id, community_id, space_id, requester, ev, energy_kwh, accessible, large, arrival,
+               departure, price::float8 AS price
+        FROM parking_bookings
+        WHERE space_id = %s AND status = 'booked' AND departure > %s ORDER BY arrival"""
+    reassign: Final = """
+        UPDATE parking_bookings SET space_id = %(to)s, notice = %(reason)s
+        WHERE id = %(id)s AND status = 'booked' RETURNING id"""
+    # the newest occupancy reading of each space's sensor in the hour before %(at)s
+    sensed: Final = """
+        SELECT s.id, t.occupied FROM parking_spaces s
+        JOIN LATERAL (
+            SELECT x.occupied FROM parking_space_telemetry x
+            WHERE x.device_id = s.sensor_device_id AND x.ts <= %(at)s AND x.ts > %(at)s - INTERVAL '1 hour'
+            ORDER BY x.ts DESC LIMIT 1) t ON true
+        WHERE s.community_id = %(community)s"""
+    demand: Final = """
+        SELECT count(*) FROM parking_bookings
+        WHERE community_id = %s AND status <> 'cancelled'
+          AND tstzrange(arrival, departure) && tstzrange(%s, %s)"""
+
+
+class PARKING_LIVE:
+    """What the parking tick reads and changes: gate passages, no-shows, overstays, binding."""
+
+    bind: Final = """
+        UPDATE parking_bookings SET bound = true
+        WHERE status = 'booked' AND NOT bound AND arrival - make_interval(mins => %s) <= %s"""
+    # gate passages of the last day not yet matched, oldest first
+    passages: Final = """
+        SELECT e.device_id, e.ts, e.seq, e.direction, e.plate_hash, d.community_id
+        FROM parking_gate_events e JOIN devices d ON d.id = e.device_id
+        WHERE e.event = 'passage' AND e.plate_hash IS NOT NULL AND e.ts > %(since)s AND e.ts <= %(now)s
+          AND NOT EXISTS (SELECT 1 FROM parking_gate_matches m
+                          WHERE m.device_id = e.device_id AND m.ts = e.ts AND m.seq = e.seq)
+        ORDER BY e.ts LIMIT 5000"""
+    arrive: Final = """
+        UPDATE parking_bookings SET status = 'checked_in', checked_in_at = %(ts)s, bound = true
+        WHERE id = (SELECT id FROM parking_bookings
+                    WHERE community_id = %(community)s AND plate_hash = %(plate)s AND status = 'booked'
+                      AND arrival - make_interval(mins => %(early)s) <= %(ts)s AND departure > %(ts)s
+                    ORDER BY arrival LIMIT 1 FOR UPDATE)
+        RETURNING id"""
+    leave: Final = """
+        UPDATE parking_bookings SET status = 'completed', checked_out_at = %(ts)s
+        WHERE id = (SELECT id FROM parking_bookings
+                    WHERE community_id = %(community)s AND plate_hash = %(plate)s AND status = 'checked_in'
+                      AND checked_in_at <= %(ts)s
+                    ORDER BY checked_in_at LIMIT 1 FOR UPDATE)
+        RETURNING id"""
+    matched: Final = """
+        INSERT INTO parking_gate_matches (device_id, ts, seq, booking_id) VALUES (%s, %s, %s, %s)
+        ON CONFLICT DO NOTHING"""
+    no_shows: Final = """
+        UPDATE parking_bookings SET status = 'no_show', notice = 'no_show'
+        WHERE status = 'booked' AND arrival + make_interval(mins => %s) <= %s RETURNING id, space_id"""
+    # spaces held past a departure: a car still checked in, or a stay ended in the last two hours
+    # and the sensor's newest reading (15 min) still says occupied
+    overstayed: Final = """
+        SELECT DISTINCT b.space_id FROM parking_bookings b
+        WHERE b.status = 'checked_in' AND b.departure <= %(now)s
+        UNION
+        SELECT s.id FROM parking_spaces s
+        JOIN LATERAL (SELECT x.occupied FROM parking_space_telemetry x
+                      WHERE x.device_id = s.sensor_device_id AND x.ts <= %(now)s
+                        AND x.ts > %(now)s - INTERVAL '15 minutes'
+                      ORDER BY x.ts DESC LIMIT 1) t ON t.occupied
+        WHERE EXISTS (SELECT 1 FROM parking_bookings b
+                      WHERE b.space_id = s.id AND b.status IN ('checked_in', 'completed')
+                        AND b.departure <= %(now)s AND b.departure > %(now)s - INTERVAL '2 hours')"""
+    # the bookings on a held space that begin soon and have not been dealt with
+    next_on_space: Final = """
+        SELECT b.id, b.community_id, b.space_id, b.requester, b.ev, b.energy_kwh, b.accessible, b.large,
+               b.arrival, b.departure, c.lat AS community_lat, c.lon AS community_lon
+        FROM parking_bookings b JOIN communities c ON c.id = b.community_id
+        WHERE b.space_id = %(space)s AND b.status = 'booked' AND lower(b.occupied) <= %(now)s + %(ahead)s
+          AND b.notice IS DISTINCT FROM 'at_risk:overstay'
+        ORDER BY b.arrival"""
+    at_risk: Final = "UPDATE parking_bookings SET notice = 'at_risk:overstay' WHERE id = %s"

@@ -24,6 +24,7 @@ class Role(StrEnum):
     OPERATOR = "operator"
     PARKING_APP = "parking_app"
     INTEGRATOR = "integrator"
+    OWNER = "owner"  # a resident who shares a space; the key is tied to an owner id
 
 
 class Scope(StrEnum):
@@ -37,14 +38,17 @@ class Scope(StrEnum):
     ALARMS_READ = "alarms:read"
     ALARMS_WRITE = "alarms:write"
     KPIS_READ = "kpis:read"
-    PARKING = "parking"  # the parking endpoints (parking allocation issue)
+    PARKING = "parking"  # search and book spaces, the booking lifecycle (parking apps)
+    PARKING_MANAGE = "parking:manage"  # a company's bookings, supply and map (operators)
+    PARKING_OWNER = "parking:owner"  # publish and withdraw the availability of one's own spaces
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.OPERATOR: frozenset(Scope) - {Scope.ADMIN, Scope.PARKING},
+    Role.OPERATOR: frozenset(Scope) - {Scope.ADMIN, Scope.PARKING, Scope.PARKING_OWNER},
     Role.INTEGRATOR: frozenset({Scope.REGISTRY_READ, Scope.DEVICES_WRITE, Scope.TELEMETRY_READ}),
     Role.PARKING_APP: frozenset({Scope.PARKING}),
+    Role.OWNER: frozenset({Scope.PARKING_OWNER}),
 }
 """The most a key of each role may hold; a key may be given fewer."""
 
@@ -61,6 +65,7 @@ class Principal:
     company_id: str | None
     scopes: frozenset[Scope]
     client_addr: str | None = None
+    owner_id: str | None = None  # an owner key's owner
 
     @property
     def tenant(self) -> str | None:

@@ -7,7 +7,6 @@ generate_series and kept for the next run when its shape is unchanged. The API r
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import subprocess
@@ -24,7 +23,7 @@ from psycopg import sql
 from api.security import Role
 from api.service import access
 from bench.api_queries import API_BENCH, FILL_VALUES, SERIES_FIELD
-from bench.processes import ROOT, free_ports
+from bench.processes import ROOT, free_ports, run_load
 from bench.report import percentile
 from core.config import Settings
 from core.db.migrate import migrate
@@ -217,17 +216,6 @@ def _idle_and_total() -> tuple[float, float]:
     return times.idle + getattr(times, "iowait", 0.0), sum(times)
 
 
-def _load(spec: dict[str, object]) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.api_load"],
-        input=json.dumps(spec).encode(),
-        capture_output=True,
-        check=True,
-        cwd=ROOT,
-    )
-    return dict(json.loads(done.stdout))
-
-
 def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
     """Fill (or reuse) the history, start the API, load it with each scenario in turn."""
     url, fill_s = prepare(settings, options)
@@ -265,16 +253,18 @@ def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
         _wait_ready(base_url, proc)
         paths = _paths(url, options)
         common = {"base_url": base_url, "key": key, "clients": options.clients}
-        _load({**common, "seconds": 3.0, "paths": paths["latest"] + paths["series"]})  # warm-up
+        run_load(
+            "bench.api_load", {**common, "seconds": 3.0, "paths": paths["latest"] + paths["series"]}
+        )  # warm-up
         scenarios = []
         for name, chosen in paths.items():
             cpu_before, (idle_before, total_before) = _api_cpu_s(proc), _idle_and_total()
-            measured = _load({**common, "seconds": options.seconds, "paths": chosen})
+            measured = run_load("bench.api_load", {**common, "seconds": options.seconds, "paths": chosen})
             cpu_s, (idle, total) = _api_cpu_s(proc) - cpu_before, _idle_and_total()
-            statuses: dict[str, int] = measured["statuses"]  # type: ignore[assignment]
-            latencies: list[float] = measured["latencies_ms"]  # type: ignore[assignment]
+            statuses: dict[str, int] = measured["statuses"]
+            latencies: list[float] = measured["latencies_ms"]
             errors = sum(n for status, n in statuses.items() if status != "200")
-            elapsed = float(str(measured["elapsed_s"]))
+            elapsed = float(measured["elapsed_s"])
             busy = 1 - (idle - idle_before) / max(1e-9, total - total_before)
             api_cpu_ms = 1000 * cpu_s / max(1, len(latencies))
             scenarios.append(Scenario(name, len(latencies), errors, elapsed, latencies, api_cpu_ms, busy))

@@ -11,7 +11,7 @@ import psycopg
 import typer
 from rich.console import Console
 
-from bench import api_cli, report, simulators
+from bench import allocation_cli, api_cli, report, simulators
 from bench import analytics as analytics_bench
 from bench import grafana as grafana_bench
 from bench.fleet import remove_leftovers
@@ -92,6 +92,7 @@ app.command("api")(api_cli.command)
 app.command("simulators")(simulators.command)
 app.command("grafana")(grafana_bench.command)
 app.command("analytics")(analytics_bench.command)
+app.command("allocation")(allocation_cli.command)
 
 
 @app.command()

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bench.bookings import fill_bookings
 from bench.database import prepared
 from core.config import Settings, get_settings
 from core.db.maintenance import run_once
@@ -100,18 +101,21 @@ def fill(
     window: tuple[datetime, datetime],
     *,
     seed: int,
-    fault_factor: float = 1.0,
+    rates: FaultRates | None = None,
 ) -> int:
-    """Registry, simulated history by COPY, alarms from its faults, rollups; returns rows written."""
+    """Registry, simulated history by COPY, alarms from its faults, bookings, rollups; returns rows
+    written."""
     community_of = {}
     for community in communities:
         seed_community(conn, None, community)
         community_of.update({d[0]: community.id for d in community.devices()})
     start, end = window
-    sim = Simulation(communities, start, end, seed, FaultRates().scaled(fault_factor))
+    sim = Simulation(communities, start, end, seed, rates or FaultRates())
     console = Console(stderr=True)
     written = copy_history(conn, sim, lambda ts, n: console.print(f"  {ts:%Y-%m-%d %H:%M} {n:,} messages"))
     alarms_from_labels(conn, community_of, sim.labels, end)
+    for community in communities:
+        fill_bookings(conn, settings, community, window, seed=seed)
     if run_once(conn, settings).skipped:
         raise RuntimeError("another process holds the maintenance lock: the rollups were not refreshed")
     return sum(written.values())
@@ -120,7 +124,7 @@ def fill(
 def _prepare(settings: Settings, devices: int, days: int, seed: int, refill: bool) -> tuple[str, datetime]:
     """The bench database's URL and the end of its history (filled now if needed)."""
     communities = communities_for(devices, seed)
-    shape = f"grafana bench: devices={devices} days={days} seed={seed}"
+    shape = f"grafana bench (with bookings): devices={devices} days={days} seed={seed}"
 
     def fill_history(conn: psycopg.Connection, bench_settings: Settings, end: datetime) -> int:
         Console(stderr=True).print(

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from core.config import Settings
 
@@ -114,3 +115,16 @@ class IngestProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             return self.proc.wait(10)
+
+
+def run_load(module: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run a load generator (`python -m <module>`, spec as JSON on stdin) in its own process, so
+    that it shares no interpreter with what it measures; its JSON answer."""
+    done = subprocess.run(
+        [sys.executable, "-m", module],
+        input=json.dumps(spec).encode(),
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return dict(json.loads(done.stdout))

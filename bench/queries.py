@@ -30,3 +30,18 @@ class BENCH:
     delete_rejects: Final = "DELETE FROM ingest_rejects WHERE topic LIKE %s OR worker LIKE %s"
     delete_devices: Final = "DELETE FROM devices WHERE community_id = %s"
     delete_community: Final = "DELETE FROM communities WHERE id = %s"
+
+
+class BOOKINGS:
+    """A simulated history of bookings, written as the API writes them."""
+
+    insert: Final = """
+        INSERT INTO parking_bookings
+            (code, community_id, space_id, requester, plate_hash, ev, energy_kwh, accessible, large,
+             arrival, departure, occupied, price, status, bound, created_at, checked_in_at, checked_out_at,
+             api_key_id, idempotency_key, request_hash)
+        VALUES (%(code)s, %(community_id)s, %(space_id)s, %(requester)s, %(plate_hash)s, %(ev)s,
+                %(energy_kwh)s, %(accessible)s, %(large)s, %(arrival)s, %(departure)s,
+                tstzrange(%(held_from)s, %(held_to)s), %(price)s, %(status)s, %(bound)s, %(created_at)s,
+                %(checked_in_at)s, %(checked_out_at)s, %(api_key_id)s, %(idempotency_key)s,
+                %(request_hash)s)"""

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     api_timezone: str = Field("Asia/Shanghai", description="where KPI days and report months begin")
     api_parcel_overdue_hours: int = Field(48, ge=1, le=24 * 30)
 
+    parking_no_show_grace_min: int = Field(20, ge=1, le=24 * 60, description="no check-in by then: no-show")
+    parking_bind_lead_min: int = Field(30, ge=0, le=24 * 60, description="a booking's space is fixed then")
+    parking_booking_attempts: int = Field(5, ge=1, le=50, description="choices tried when racing for space")
+    parking_max_stay_hours: int = Field(72, ge=1, le=24 * 31)
+    parking_max_advance_days: int = Field(30, ge=1, le=366, description="how far ahead one may book")
+    parking_tick_interval_s: float = Field(60.0, gt=0, description="`yiju parking tick --every`")
+
     grafana_url: str | None = Field(None, description="http(s)://host:port of a running Grafana (sync)")
     grafana_token: str | None = Field(None, description="Grafana service-account token (Editor or Admin)")
     grafana_database_url: str | None = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,11 +26,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from api.security import Role
+from api.service import access
 from core.broker import dynsec
 from core.broker.client import host_port
 from core.config import get_settings
+from core.logs import setup_logging
 from core.registry.service import lookup, reset_credentials
-from simulators import runner, schema, service
+from simulators import parking_app, runner, schema, service
 from simulators.backfill import copy_history
 from simulators.behaviour.base import LOCAL_TZ
 from simulators.behaviour.faults import FaultRates
@@ -185,6 +189,52 @@ def run(
             labels_table,
         )  # fmt: skip
         _err(f"simulator stopped after {links.published} messages; {n} injected faults in {path}")
+
+
+@simulate_app.command("parking-app")
+def parking_app_(
+    key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="YIJU_PARKING_APP_KEY", help="a parking_app API key (default: make one for 30 days)"
+        ),
+    ] = None,
+    api: Annotated[str, typer.Option(help="the API's base URL")] = "http://127.0.0.1:8000",
+    community: CommunityOption = "demo",
+    generate_n: GenerateOption = 0,
+    seed_value: SeedOption = 0,
+    per_day: Annotated[float, typer.Option(min=1, help="booking requests per community and day")] = 400,
+    duration: Annotated[float, typer.Option(min=0, help="wall seconds to run; 0 runs until Ctrl-C")] = 0,
+) -> None:
+    """Drivers booking through the API in real time: requests, check-ins, check-outs, no-shows."""
+    communities = _communities(community, generate_n, seed_value)
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    if key is None:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            made = access.create_key(
+                conn, role=Role.PARKING_APP, company_id=None, scopes=None, expires_in_days=30,
+                label="simulated parking app", created_by="simulator",
+            )  # fmt: skip
+        key = str(made["key"])
+    now = datetime.now(UTC)
+    end = now + timedelta(seconds=duration) if duration else now + timedelta(days=3650)
+    app = parking_app.App.connect(api, key)
+    stop = threading.Event()
+    _err(f"parking app: about {per_day:g} requests a day in each of {len(communities)} communities -> {api}")
+    try:
+        with _terminate_as_interrupt():
+            tally = parking_app.run(
+                app, parking_app.intents(communities, now, end, seed_value, per_day),
+                lambda: datetime.now(UTC), stop,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        stop.set()
+        tally = app.tally
+    finally:
+        app.close()
+    _err(f"parking app stopped: {tally.booked} booked, refused {dict(tally.refused)},"
+         f" {tally.checked_in} checked in, {tally.checked_out} out, {tally.errors} errors")  # fmt: skip
 
 
 @simulate_app.command("backfill")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -64,6 +65,28 @@ def seed_community(
     return result
 
 
+# Where a community's spaces lie, in metres from its centre (east, north): its own yard, the
+# neighbouring institution's car park (错时) and the street outside for night parking.
+_AREAS = {
+    "resident": (0.0, 0.0),
+    "public": (0.0, -60.0),
+    "institutional": (280.0, 120.0),
+    "street": (-40.0, -220.0),
+}
+_METRES_PER_DEGREE = 111_000.0
+
+
+def space_position(lat: float, lon: float, space_type: str, index: int) -> tuple[float, float]:
+    """A space's place on the map: rows of ten, 3 m apart and 6 m between rows, in its area."""
+    east, north = _AREAS.get(space_type, (0.0, 0.0))
+    east += (index % 10) * 3.0
+    north += ((index // 10) % 12) * 6.0
+    return (
+        lat + north / _METRES_PER_DEGREE,
+        lon + east / (_METRES_PER_DEGREE * math.cos(math.radians(lat))),
+    )
+
+
 def derived_password(secret: str, device_id: str) -> str:
     """A simulated device's password, derived from a secret so that a simulator can log in again
     without resetting thousands of accounts (Mosquitto's dynamic security takes minutes for that).
@@ -102,12 +125,13 @@ def _write_registry(
             conn, None, id=device_id, community_id=c.id, kind=kind, building_id=building_id, location=location
         )
         added["devices"] += 1
-    for s in c.spaces:
+    for i, s in enumerate(c.spaces):
         if full(s.id) not in known["parking_spaces"]:
+            lat, lon = space_position(c.lat, c.lon, s.space_type, i)
             registry.add_parking_space(
                 conn, id=full(s.id), community_id=c.id, label=s.label, space_type=s.space_type,
                 sensor_device_id=full(s.id), has_charger=s.has_charger, accessible=s.accessible,
-                covered=s.covered, availability=[w.model_dump() for w in s.availability],
+                covered=s.covered, availability=[w.model_dump() for w in s.availability], lat=lat, lon=lon,
             )  # fmt: skip
             added["parking spaces"] += 1
     for ch in c.chargers:

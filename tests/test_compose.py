@@ -105,7 +105,10 @@ def test_commands_are_yiju_subcommands(compose: dict[str, Any]) -> None:
     assert paths["analytics"] == [["analytics", "run"]]
     assert paths["api"] == [["api"]]
     assert paths["simulator"] == [["simulate", "run"]]
-    assert services(compose)["simulator"]["profiles"] == ["demo"]
+    assert paths["parking"] == [["parking", "tick"]]
+    assert paths["parking-app"] == [["simulate", "parking-app"]]
+    for demo_only in ("simulator", "parking-app"):
+        assert services(compose)[demo_only]["profiles"] == ["demo"]
 
 
 def test_host_ports_do_not_collide(compose: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(analytics_app, name="analytics")
 app.command("api")(api_cli.run)
 app.add_typer(api_cli.auth_app, name="auth")
+app.add_typer(api_cli.parking_app, name="parking")
 app.add_typer(grafana_app, name="grafana")
 
 

@@ -44,6 +44,7 @@ def create_key(body: KeyIn, conn: ConnDep, who: AdminCaller, settings: SettingsD
         label=body.label,
         created_by=who.actor,
         client_addr=who.client_addr,
+        owner_id=body.owner_id,
     )
 
 

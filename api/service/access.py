@@ -61,6 +61,7 @@ def authenticate(conn: psycopg.Connection, key: str, client_addr: str | None) ->
         company_id=row["company_id"],
         scopes=frozenset(Scope(s) for s in row["scopes"]),
         client_addr=client_addr,
+        owner_id=row["owner_id"],
     )
 
 
@@ -74,8 +75,10 @@ def create_key(
     label: str,
     created_by: str,
     client_addr: str | None = None,
+    owner_id: str | None = None,
 ) -> dict[str, Any]:
-    """A new key (the returned dict holds the whole key once, under "key")."""
+    """A new key (the returned dict holds the whole key once, under "key"); an owner key names
+    its owner (`parking_spaces.owner_id`)."""
     allowed = ROLE_SCOPES[role]
     chosen = set(scopes) if scopes is not None else set(allowed)
     if not chosen <= allowed:
@@ -85,6 +88,10 @@ def create_key(
         raise Invalid(f"a {role.value} key needs a company_id")
     if role is Role.ADMIN and company_id is not None:
         raise Invalid("an admin key belongs to no company")
+    if (role is Role.OWNER) != (owner_id is not None):
+        raise Invalid("an owner key, and only an owner key, needs an owner id")
+    if owner_id is not None and not is_valid_id(owner_id):
+        raise Invalid(f"owner id {owner_id!r} must match {ID_PATTERN}")
     if company_id is not None and conn.execute(COMPANIES.exists, (company_id,)).fetchone() is None:
         raise NotFound(f"company {company_id!r} not found")
     key_id, key = security.new_key()
@@ -93,6 +100,7 @@ def create_key(
         "hash": security.key_hash(key),
         "role": role.value,
         "company_id": company_id,
+        "owner_id": owner_id,
         "scopes": sorted(chosen),
         "label": label,
         "created_by": created_by,
@@ -101,7 +109,12 @@ def create_key(
     with conn.transaction():
         row = one_row(conn, KEYS.insert, params)
         assert row is not None
-        detail = {"role": role.value, "company_id": company_id, "scopes": sorted(chosen)}
+        detail = {
+            "role": role.value,
+            "company_id": company_id,
+            "owner_id": owner_id,
+            "scopes": sorted(chosen),
+        }
         record(
             conn,
             actor=created_by,

@@ -16,8 +16,8 @@ class REGISTRY:
     add_parking_space: Final = """
         INSERT INTO parking_spaces
             (id, community_id, label, space_type, sensor_device_id, has_charger, accessible, covered,
-             availability)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+             availability, lat, lon)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
     add_charger: Final = """
         INSERT INTO chargers (device_id, space_id, shared_by, max_power_kw) VALUES (%s, %s, %s, %s)"""
     building_ids: Final = "SELECT id FROM buildings WHERE community_id = %s"

@@ -73,6 +73,8 @@ def add_parking_space(
     accessible: bool = False,
     covered: bool = False,
     availability: Sequence[Mapping[str, str]] = (),
+    lat: float | None = None,
+    lon: float | None = None,
 ) -> None:
     """Register a parking space, linked to its occupancy sensor when it has one."""
     _check_id("parking space", id)
@@ -80,7 +82,7 @@ def add_parking_space(
         raise RegistryError(f"unknown space_type {space_type!r}; one of {', '.join(SPACE_TYPES)}")
     row = (id, community_id, label, space_type, sensor_device_id, has_charger, accessible, covered)
     try:
-        conn.execute(REGISTRY.add_parking_space, (*row, Jsonb(list(map(dict, availability)))))
+        conn.execute(REGISTRY.add_parking_space, (*row, Jsonb(list(map(dict, availability))), lat, lon))
     except psycopg.errors.UniqueViolation:
         raise RegistryError(f"parking space {id!r} or its sensor is already registered") from None
     except psycopg.errors.ForeignKeyViolation:

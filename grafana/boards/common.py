@@ -58,3 +58,32 @@ def devices_of(kind: Kind) -> str:
 
 
 SELECTED = "device_id IN (${device:sqlstring})"
+
+
+def traffic_light(orange: float, red: float) -> Json:
+    """Field colours: green below `orange`, orange below `red`, red from there."""
+    steps = [
+        {"color": "green", "value": None},
+        {"color": "orange", "value": orange},
+        {"color": "red", "value": red},
+    ]
+    return {"color": {"mode": "thresholds"}, "thresholds": {"mode": "absolute", "steps": steps}}
+
+
+def markers_map(layer: str, style: Json, view: Json) -> Json:
+    """Geomap options: one markers layer placed by the `latitude` and `longitude` columns."""
+    return {
+        "view": view,
+        "controls": {"showZoom": True, "mouseWheelZoom": True},
+        "basemap": {"type": "default", "name": "Basemap"},
+        "layers": [
+            {
+                "type": "markers",
+                "name": layer,
+                "location": {"mode": "coords", "latitude": "latitude", "longitude": "longitude"},
+                "config": {"showLegend": True, "style": style},
+                "tooltip": True,
+            }
+        ],
+        "tooltip": {"mode": "details"},
+    }

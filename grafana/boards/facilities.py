@@ -7,6 +7,7 @@ Trends over the time range read the hourly rollups (`core/db/rollups.py`, panel 
 
 from __future__ import annotations
 
+from core.config import Settings
 from core.contract.topics import Kind
 from grafana.boards.common import (
     BUILDING,
@@ -19,12 +20,20 @@ from grafana.boards.common import (
     TO,
     device_variable,
     devices_of,
+    markers_map,
+    traffic_light,
 )
 from grafana.boards.overview import ELEVATORS_NOW, OVERDUE
 from grafana.builder import Json, Panel, dashboard
 
 ANNOTATE = f" AND {IN_COMMUNITY}"
-ROWS = {"reduceOptions": {"values": True, "calcs": [], "fields": ""}}
+MAX_STAY_HOURS = Settings.model_fields["parking_max_stay_hours"].default
+_STATE_COLOURS = traffic_light(1, 2)
+_SPACES_MAP = markers_map(
+    "Spaces",
+    {"color": {"field": "state", "fixed": "green"}, "size": {"fixed": 5}},
+    {"id": "fit", "lat": 30.70, "lon": 111.29, "zoom": 17},
+)
 
 
 def ev_charging() -> Json:
@@ -123,7 +132,7 @@ def ev_charging() -> Json:
 
 
 def parking() -> Json:
-    """Supply and demand, shared-space utilisation; bookings come with the bookings table."""
+    """Supply and demand, shared-space utilisation, bookings and what became of them, the map."""
     spaces, gates = devices_of(Kind.PARKING_SPACE), devices_of(Kind.PARKING_GATE)
     panels = [
         Panel(
@@ -176,13 +185,68 @@ def parking() -> Json:
             f" AND device_id IN {spaces} GROUP BY device_id ORDER BY 2 LIMIT 20",
         ),
         Panel(
-            "text",
-            "Bookings, overstays and revenue",
-            "",
+            "stat",
+            "Bookings arriving in range",
+            "SELECT count(*) AS bookings, count(*) FILTER (WHERE status = 'completed') AS completed,"
+            " count(*) FILTER (WHERE status = 'no_show') AS no_shows,"
+            " count(*) FILTER (WHERE status = 'cancelled') AS cancelled,"
+            # a car still there after its stay (and the turnover buffer) ended
+            f" count(*) FILTER (WHERE coalesce(checked_out_at, {TO}) > upper(occupied)"
+            " AND checked_in_at IS NOT NULL) AS overstays,"
+            " coalesce(sum(price) FILTER (WHERE status IN ('completed', 'checked_in')), 0) AS revenue_yuan"
+            f" FROM parking_bookings WHERE $__timeFilter(arrival) AND {IN_COMMUNITY}",
             w=24,
-            h=3,
-            description="Booking, overstay and revenue panels come with the bookings table "
-            "(the shared-parking allocation issue); the allocation API writes it.",
+            h=4,
+        ),
+        Panel(
+            "timeseries",
+            "Bookings by arrival hour and how they ended",
+            "SELECT $__timeGroupAlias(arrival, $__interval), status AS metric, count(*) AS bookings"
+            f" FROM parking_bookings WHERE $__timeFilter(arrival) AND {IN_COMMUNITY}"
+            " GROUP BY 1, 2 ORDER BY 1",
+            interval="1h",
+        ),
+        Panel(
+            "timeseries",
+            "Spaces held by bookings, by space type",
+            # each hour of the range, the bookings whose stay reaches into it
+            "SELECT hour AS time, space_type AS metric, count(*) AS booked_spaces FROM ("
+            " SELECT generate_series(date_trunc('hour', greatest(b.arrival, $__timeFrom()::timestamptz)),"
+            f" least(b.departure, {TO}), INTERVAL '1 hour') AS hour, s.space_type"
+            " FROM parking_bookings b JOIN parking_spaces s ON s.id = b.space_id"
+            f" WHERE b.{IN_COMMUNITY} AND b.arrival < {TO} AND b.departure > $__timeFrom()::timestamptz"
+            # stays are bounded (parking_max_stay_hours), so the arrival index bounds the scan
+            f" AND b.arrival > $__timeFrom()::timestamptz - INTERVAL '{MAX_STAY_HOURS} hours'"
+            " AND b.status IN ('completed', 'checked_in', 'booked')) held"
+            " GROUP BY 1, 2 ORDER BY 1",
+            interval="1h",
+        ),
+        Panel(
+            "geomap",
+            "Supply and demand now (供需一张图): free, booked, occupied",
+            # state: 0 free, 1 held by a booking now, 2 the sensor says occupied
+            "SELECT s.label, s.space_type, s.has_charger, s.lat AS latitude, s.lon AS longitude,"
+            " CASE WHEN t.occupied THEN 2 WHEN b.id IS NOT NULL THEN 1 ELSE 0 END AS state"
+            " FROM parking_spaces s"
+            " LEFT JOIN LATERAL (SELECT occupied FROM parking_space_telemetry"
+            f" WHERE device_id = s.sensor_device_id AND ts <= {TO} AND ts > {TO} - INTERVAL '1 day'"
+            " ORDER BY ts DESC LIMIT 1) t ON true"
+            " LEFT JOIN LATERAL (SELECT id FROM parking_bookings WHERE community_id = s.community_id"
+            f" AND space_id = s.id AND status IN ('booked', 'checked_in') AND occupied @> {TO}"
+            " LIMIT 1) b ON true"
+            f" WHERE s.{IN_COMMUNITY} AND s.lat IS NOT NULL",
+            w=24,
+            h=12,
+            options=_SPACES_MAP,
+            defaults=_STATE_COLOURS,
+        ),
+        Panel(
+            "table",
+            "Bookings changed after they were made (moves, withdrawals, overstays)",
+            "SELECT c.at, c.change, c.reason, c.from_space, c.to_space, b.code"
+            " FROM parking_booking_changes c JOIN parking_bookings b ON b.id = c.booking_id"
+            f" WHERE $__timeFilter(c.at) AND b.{IN_COMMUNITY} ORDER BY c.at DESC LIMIT 50",
+            w=24,
         ),
     ]
     return dashboard(

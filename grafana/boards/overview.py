@@ -13,6 +13,8 @@ from grafana.boards.common import (
     OVERDUE_HOURS,
     TO,
     devices_of,
+    markers_map,
+    traffic_light,
 )
 from grafana.builder import Json, Panel, dashboard, query_variable
 
@@ -45,41 +47,17 @@ LEFT JOIN occupancy o ON o.community_id = c.id
 LEFT JOIN fleet f ON f.community_id = c.id
 WHERE c.id IN (${{community:sqlstring}})"""
 
-_ALARM_COLOURS = {
-    "color": {"mode": "thresholds"},
-    "thresholds": {
-        "mode": "absolute",
-        "steps": [
-            {"color": "green", "value": None},
-            {"color": "orange", "value": 1},
-            {"color": "red", "value": 5},
-        ],
+_ALARM_COLOURS = traffic_light(1, 5)
+_GEOMAP = markers_map(
+    "Communities",
+    # colour: open alarms (thresholds above); size: parking occupancy
+    {
+        "color": {"field": "open_alarms", "fixed": "green"},
+        "size": {"field": "occupancy_pct", "fixed": 8, "min": 5, "max": 20},
+        "text": {"field": "name", "mode": "field"},
     },
-}
-
-_GEOMAP = {
-    "view": {"id": "coords", "lat": 30.70, "lon": 111.29, "zoom": 9},
-    "controls": {"showZoom": True, "mouseWheelZoom": True},
-    "basemap": {"type": "default", "name": "Basemap"},
-    "layers": [
-        {
-            "type": "markers",
-            "name": "Communities",
-            "location": {"mode": "coords", "latitude": "latitude", "longitude": "longitude"},
-            "config": {
-                "showLegend": True,
-                # colour: open alarms (thresholds above); size: parking occupancy
-                "style": {
-                    "color": {"field": "open_alarms", "fixed": "green"},
-                    "size": {"field": "occupancy_pct", "fixed": 8, "min": 5, "max": 20},
-                    "text": {"field": "name", "mode": "field"},
-                },
-            },
-            "tooltip": True,
-        }
-    ],
-    "tooltip": {"mode": "details"},
-}
+    {"id": "coords", "lat": 30.70, "lon": 111.29, "zoom": 9},
+)
 
 
 def city() -> Json:

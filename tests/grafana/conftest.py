@@ -14,6 +14,7 @@ from bench.grafana import fill
 from core.config import Settings
 from core.db import rollups
 from core.db.tables import TELEMETRY_TABLES
+from simulators.behaviour.faults import FaultRates
 from simulators.community import load_community, resolve
 
 
@@ -27,6 +28,11 @@ class Week:
     prefix: str
 
 
+# Faults at 10x, and elevator faults often enough that every day of the week has some (at 10x,
+# 14 elevators would go a whole day without one about one time in four).
+RATES = FaultRates().scaled(10).model_copy(update={"elevator_fault": 0.5})
+
+
 @pytest.fixture(scope="package")
 def week(settings: Settings) -> Iterator[Week]:
     """The demo community's last simulated week (faults at 10x), alarms, rejects and fresh rollups."""
@@ -34,7 +40,7 @@ def week(settings: Settings) -> Iterator[Week]:
     start = end - timedelta(days=7)
     demo = load_community(resolve("demo"))
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        fill(conn, settings, [demo], (start, end), seed=7, fault_factor=10)
+        fill(conn, settings, [demo], (start, end), seed=7, rates=RATES)
         conn.execute(
             "INSERT INTO ingest_rejects (received_at, topic, reason, detail, payload, payload_size, worker)"
             " SELECT %s - make_interval(mins => n * 37), 'community/x/elevator/y/telemetry',"
@@ -57,6 +63,7 @@ def _remove(conn: psycopg.Connection, community_id: str, devices: list[str]) -> 
     conn.execute("DELETE FROM rollup_invalidations")
     conn.execute("DELETE FROM anomalies WHERE community_id = %s", (community_id,))
     conn.execute("DELETE FROM chargers WHERE device_id = ANY(%s)", (devices,))
+    conn.execute("DELETE FROM parking_bookings WHERE community_id = %s", (community_id,))
     for table in ("parking_spaces", "devices", "buildings"):
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE community_id = %s").format(sql.Identifier(table)), (community_id,)

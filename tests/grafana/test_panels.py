@@ -26,7 +26,11 @@ from tests.grafana.conftest import Week
 BOARDS = {b.body["uid"]: b.body for b in files.dashboards()}
 QUERIES = [q for board in BOARDS.values() for q in dashboard_queries(board)]
 # Panels that may be empty on a simulated week: nothing in the simulators produces these rows.
-MAY_BE_EMPTY = {("yiju-lockers", "Doors left open and faults in range")}
+MAY_BE_EMPTY = {
+    ("yiju-lockers", "Doors left open and faults in range"),
+    # the simulated history places bookings but nothing moves them afterwards
+    ("yiju-parking", "Bookings changed after they were made (moves, withdrawals, overstays)"),
+}
 
 
 def check_columns(query: Query, result: Result) -> None:
@@ -42,7 +46,8 @@ def check_columns(query: Query, result: Result) -> None:
     elif query.kind == "barchart":
         assert numeric and texts, "a bar chart needs a text axis and numeric bars"
     elif query.kind == "geomap":
-        assert {"latitude", "longitude", "open_alarms", "occupancy_pct"} <= set(numeric)
+        assert {"latitude", "longitude"} <= set(numeric), "markers are placed by latitude and longitude"
+        assert len(numeric) > 2, "a marker's colour or size reads a numeric field"
     elif query.kind == "annotation":
         assert {"time", "timeend"} <= set(times) and "text" in texts
     elif query.kind == "alert":

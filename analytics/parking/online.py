@@ -1,0 +1,351 @@
+"""Yiju's online allocator: every request is answered at once, in the order it reaches the service.
+
+- Best fit: among eligible free spaces take the one where the stay leaves the least free time
+  around it (to the neighbouring bookings or the edge of the window), so long free runs stay whole
+  for long stays.
+- Scarcity: a driver who needs no charger, accessible or large space gets one only when nothing
+  else is free.
+- Late binding: a booking promises a pool (`pools.pool`: kind and price), not a space. Until
+  `bind_lead` minutes before its arrival it may move to another space of its pool that its request
+  may use (so still with whatever it needs). When nothing is free for a new request, the allocator
+  looks for such moves that make room: bookings in the way go elsewhere directly or, one level
+  deeper, by moving what is in their way (a bounded search, `effort` spaces tried). An accepted
+  request is never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from analytics.parking.board import Board
+from analytics.parking.eligibility import matrix
+from analytics.parking.model import BUFFER_MINUTES, Booking, Instance, Request, Space, eligible, refusal
+from analytics.parking.pools import amenities, pool
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The new booking and the existing ones moved to other spaces to make room (apply together)."""
+
+    booking: Booking
+    moves: list[Booking]
+
+
+class OnlineAllocator:
+    """The bookings on `spaces`, and room-making for new ones."""
+
+    def __init__(
+        self,
+        spaces: Sequence[Space],
+        buffer: int = BUFFER_MINUTES,
+        bind_lead: int = 30,
+        *,
+        depth: int = 2,
+        effort: int = 60,
+    ) -> None:
+        self.board = Board(spaces, buffer)
+        self.spaces = self.board.spaces
+        self.bind_lead = bind_lead
+        self.depth = depth  # levels of moves: 1 moves what is in the way, 2 also what is in theirs
+        self.effort = effort  # room-making attempts (spaces tried) per request
+        self._requests: dict[str, Request] = {}  # movable unless bound
+        self._bound: set[str] = set()
+        self._allowed: dict[str, np.ndarray] = {}  # request id -> may use each space (when known)
+        self._targets: dict[str, np.ndarray] = {}
+        pools = [pool(s) for s in self.spaces]
+        self._pool_columns = {p: np.array([j for j, q in enumerate(pools) if q == p]) for p in set(pools)}
+        self._amenities = np.array([amenities(s) for s in self.spaces], dtype=bool)
+        self._now: int | None = None
+        self._budget = 0
+        self._stuck: set[str] = set()  # bookings that found no room in this search: not tried again
+
+    @property
+    def bookings(self) -> dict[str, Booking]:
+        return {rid: b for rid, (_, b) in self.board.placed.items()}
+
+    def add_existing(self, booking: Booking, bound: bool, request: Request | None = None) -> None:
+        """A booking made earlier. It may move only if it is not bound and its request is known."""
+        self.board.put(booking)
+        if bound or request is None:
+            self._bound.add(booking.request_id)
+        else:
+            self._requests[booking.request_id] = request
+
+    def allow(self, request_id: str, allowed: np.ndarray) -> None:
+        """Which spaces a booked request may use (else asked of `model.eligible` when needed)."""
+        self._allowed[request_id] = allowed
+
+    def place(
+        self, request: Request, now: int | None = None, *, allowed: np.ndarray | None = None
+    ) -> Placement | None:
+        """Book `request` if it can be made to fit, else None (nothing changes). `now` (minutes)
+        binds the bookings arriving within `bind_lead` of it; None binds none. `allowed` (one
+        boolean per space) saves asking `model.eligible` for each space."""
+        placement, _ = self._search(request, now, allowed)
+        return placement
+
+    def fits(self, request: Request, now: int | None = None) -> bool:
+        """Whether `request` could be placed (moves included); nothing changes."""
+        placement, undo = self._search(request, now, None)
+        if placement is not None:
+            self._rollback(undo, 0)
+            self._forget(request.id)
+        return placement is not None
+
+    def _search(
+        self, request: Request, now: int | None, allowed: np.ndarray | None
+    ) -> tuple[Placement | None, list[tuple[str, Booking | None]]]:
+        if request.id in self.board.placed:
+            raise ValueError(f"{request.id} is already booked")
+        if allowed is None:
+            allowed = np.array([eligible(s, request) for s in self.spaces], dtype=bool)
+        self._allowed[request.id] = allowed
+        self._requests[request.id] = request
+        self._now, self._budget = now, self.effort
+        self._stuck.clear()
+        origin: dict[str, str] = {}  # where each booking taken up was before
+        undo: list[tuple[str, Booking | None]] = []
+        if not self._fit(request, np.flatnonzero(allowed), self.depth, {request.id}, undo, origin):
+            self._rollback(undo, 0)
+            self._forget(request.id)
+            return None, []
+        now_at = {rid: self.board.placed[rid][1] for rid in origin}
+        moves = [b for rid, b in now_at.items() if b.space_id != origin[rid]]
+        return Placement(self.board.placed[request.id][1], moves), undo
+
+    def _forget(self, request_id: str) -> None:
+        self._requests.pop(request_id, None)
+        self._allowed.pop(request_id, None)
+        self._targets.pop(request_id, None)
+        self._bound.discard(request_id)
+
+    def _fit(
+        self,
+        request: Request,
+        columns: np.ndarray,
+        depth: int,
+        touched: set[str],
+        undo: list[tuple[str, Booking | None]],
+        origin: dict[str, str],
+    ) -> bool:
+        """Put `request` on one of `columns`, moving up to `depth` levels of bookings in its way."""
+        a, d = request.arrival, request.departure
+        free = columns[self.board.free(columns, a, d)]
+        if free.size:
+            self._put(Booking(request.id, self.spaces[self._best(request, free)].id, a, d), undo)
+            return True
+        if depth == 0:
+            return False
+        options = []
+        scan = [
+            (j, blockers)
+            for j, blockers in zip(columns.tolist(), self.board.holders(columns, a, d), strict=True)
+            if all(self._movable(b, touched) and b not in self._stuck for b in blockers)
+        ]
+        room = self._rooms({b for _, blockers in scan for b in blockers}, origin)
+        for j, blockers in scan:
+            direct = all(room[b] for b in blockers)
+            if direct or depth > 1:
+                held = sum(
+                    self.board.placed[b][1].departure - self.board.placed[b][1].arrival for b in blockers
+                )
+                options.append((not direct, len(blockers), held, j, blockers))
+        options.sort()
+        for _, _, _, j, blockers in options:
+            if self._budget <= 0:
+                return False
+            self._budget -= 1
+            mark = len(undo)
+            for b in blockers:
+                origin.setdefault(b, self.board.placed[b][1].space_id)
+                self._take(b, undo)
+            self._put(Booking(request.id, self.spaces[j].id, a, d), undo)
+            touched.update(blockers)
+            if all(self._move(b, depth - 1, touched, undo, origin) for b in blockers):
+                return True
+            self._rollback(undo, mark)
+            touched.difference_update(blockers)
+        return False
+
+    def _move(
+        self,
+        request_id: str,
+        depth: int,
+        touched: set[str],
+        undo: list[tuple[str, Booking | None]],
+        origin: dict[str, str],
+    ) -> bool:
+        """Put a booking taken off its space elsewhere in its pool."""
+        request = self._requests[request_id]
+        if self._fit(request, self._movable_to(request_id, origin[request_id]), depth, touched, undo, origin):
+            return True
+        self._stuck.add(request_id)
+        return False
+
+    def _best(self, request: Request, free: np.ndarray) -> int:
+        """The free column the stay fits tightest, amenities the driver does not need last."""
+        before, after = self.board.slack(free, request.arrival, request.departure)
+        needs = np.array([request.needs_charger, request.accessible, request.large])
+        unneeded = (self._amenities[free] & ~needs).sum(axis=1)
+        score = unneeded * (2 * self.board.state.shape[1] + 1) + before + after
+        return int(free[np.argmin(score)])
+
+    def _movable(self, request_id: str, touched: set[str]) -> bool:
+        if request_id in touched or request_id in self._bound or request_id not in self._requests:
+            return False
+        arrival = self.board.placed[request_id][1].arrival
+        return self._now is None or arrival - self.bind_lead > self._now
+
+    def _rooms(self, request_ids: set[str], origin: dict[str, str]) -> dict[str, bool]:
+        """Whether each booking could move somewhere free as things stand (one numpy call for
+        all). Bookings in the way of one stay on one space never overlap each other, so each can
+        be judged on its own."""
+        ids = sorted(request_ids)
+        targets = [self._movable_to(r, origin.get(r, self.board.placed[r][1].space_id)) for r in ids]
+        spans = [self.board.cells(b.arrival, b.departure) for b in (self.board.placed[r][1] for r in ids)]
+        sizes = np.array([len(t) for t in targets], dtype=int)
+        if sizes.sum() == 0:
+            return dict.fromkeys(ids, False)
+        ok = self.board.free_each(
+            np.concatenate(targets),
+            np.repeat([c.start for c in spans], sizes),
+            np.repeat([c.stop for c in spans], sizes),
+        )
+        found = np.zeros(len(ids), dtype=int)
+        some = sizes > 0  # reduceat cannot express an empty segment
+        found[some] = np.add.reduceat(ok, (np.cumsum(sizes) - sizes)[some])
+        return dict(zip(ids, (found > 0).tolist(), strict=True))
+
+    def _movable_to(self, request_id: str, space_id: str) -> np.ndarray:
+        """Spaces of the booking's pool its request may use."""
+        if request_id not in self._targets:
+            same = self._pool_columns[pool(self.spaces[self.board.column[space_id]])]
+            if request_id in self._allowed:
+                self._targets[request_id] = same[self._allowed[request_id][same]]
+            else:
+                request = self._requests[request_id]
+                self._targets[request_id] = np.array(
+                    [j for j in same if eligible(self.spaces[j], request)], dtype=int
+                )
+        return self._targets[request_id]
+
+    def _put(self, booking: Booking, undo: list[tuple[str, Booking | None]]) -> None:
+        self.board.put(booking)
+        undo.append((booking.request_id, None))
+
+    def _take(self, request_id: str, undo: list[tuple[str, Booking | None]]) -> None:
+        undo.append((request_id, self.board.take(request_id)))
+
+    def _rollback(self, undo: list[tuple[str, Booking | None]], mark: int) -> None:
+        while len(undo) > mark:
+            request_id, taken = undo.pop()
+            if taken is None:
+                self.board.take(request_id)
+            else:
+                self.board.put(taken)
+
+
+def allocate(instance: Instance, **options: int) -> list[Booking]:
+    """The online allocator over the instance's requests, in order, all made before the day
+    (so no booking is bound while the requests come in)."""
+    allocator = OnlineAllocator(instance.spaces, instance.buffer, **options)
+    allowed = matrix(instance.spaces, instance.requests)
+    for i, r in enumerate(instance.requests):
+        allocator.place(r, allowed=allowed[i])
+    return list(allocator.bookings.values())
+
+
+def choose(
+    request: Request,
+    spaces: Sequence[Space],
+    bookings_by_space: Mapping[str, Sequence[Booking]],
+    buffer: int = BUFFER_MINUTES,
+    now: int | None = None,
+    bind_lead: int = 30,
+    *,
+    requests: Mapping[str, Request] | None = None,
+) -> Placement | None:
+    """Place one request among the current bookings (the API's one-shot use). Existing bookings
+    may move only if their request is in `requests` and they are not bound at `now`."""
+    return _current(spaces, bookings_by_space, buffer, bind_lead, requests).place(request, now)
+
+
+# The last check of `model.refusal` that turned spaces away, in its order; needs get driver words.
+_STAGES = (
+    "needs_charger",
+    "needs_accessible",
+    "needs_large",
+    "too_far",
+    "outside_availability",
+    "too_expensive",
+)
+_WORDS = {
+    "needs_charger": "no_space_with_charger",
+    "needs_accessible": "no_accessible_space",
+    "needs_large": "no_large_space",
+}
+
+
+def refusal_reason(
+    request: Request,
+    spaces: Sequence[Space],
+    bookings_by_space: Mapping[str, Sequence[Booking]] | None = None,
+    buffer: int = BUFFER_MINUTES,
+) -> str:
+    """Why no space takes `request`: "full" when some space could but all are booked (call it
+    after `place` failed), else the check that stopped the spaces that got furthest through
+    `model.refusal` (charger spaces exist but are closed then: "outside_availability")."""
+    if not spaces:
+        return "no_spaces"
+    reasons = [refusal(s, request) for s in spaces]
+    if None in reasons:
+        return "full"
+    last = max((r for r in reasons if r is not None), key=_STAGES.index)
+    return _WORDS.get(last, last)
+
+
+def alternatives(
+    request: Request,
+    spaces: Sequence[Space],
+    bookings_by_space: Mapping[str, Sequence[Booking]],
+    buffer: int = BUFFER_MINUTES,
+    limit: int = 3,
+    *,
+    now: int | None = None,
+    bind_lead: int = 30,
+    requests: Mapping[str, Request] | None = None,
+    step: int = 15,
+    reach: int = 360,
+) -> list[tuple[int, int]]:
+    """Up to `limit` stays of the same length, shifted by `step` minutes up to `reach` either way
+    (nearest first, earlier before later), that would be accepted now; in time order."""
+    allocator = _current(spaces, bookings_by_space, buffer, bind_lead, requests)
+    found: list[tuple[int, int]] = []
+    for k in sorted(range(-(reach // step), reach // step + 1), key=lambda k: (abs(k), k)):
+        shifted = replace(request, arrival=request.arrival + k * step, departure=request.departure + k * step)
+        if k == 0 or (now is not None and shifted.arrival < now):
+            continue
+        if allocator.fits(shifted, now):
+            found.append((shifted.arrival, shifted.departure))
+            if len(found) == limit:
+                break
+    return sorted(found)
+
+
+def _current(
+    spaces: Sequence[Space],
+    bookings_by_space: Mapping[str, Sequence[Booking]],
+    buffer: int,
+    bind_lead: int,
+    requests: Mapping[str, Request] | None,
+) -> OnlineAllocator:
+    """An allocator holding the current bookings; those whose request is unknown stay put."""
+    allocator = OnlineAllocator(spaces, buffer, bind_lead)
+    known = requests or {}
+    for placed in bookings_by_space.values():
+        for b in placed:
+            allocator.add_existing(b, bound=False, request=known.get(b.request_id))
+    return allocator

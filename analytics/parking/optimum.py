@@ -1,0 +1,201 @@
+"""The offline optimum (the most requests a day's spaces can take) and re-optimisation of bookings.
+
+The exact model is `ip.Model`. How far HiGHS gets with it, measured on generated days
+(`analytics.parking.generate.day`, 300 spaces): owners keep their own hours, so the spaces form
+120-135 types and a request may use about 50 of them; 1,908 requests give 98,000 variables. The
+simplex does not finish that model's root LP in 90 s (its rows are highly degenerate) while the
+interior point solves the LP in about 15-20 s; at 10,000 requests (590,000 variables) not even the
+interior point finishes in 300 s. So the answer is built in steps, each kept if the next runs out
+of time:
+1. an incumbent from a greedy pass (shortest stays first, through the online allocator);
+2. the LP relaxation (its value bounds the count), and from its solution a second incumbent: the
+   requests it accepts, each on the type it mostly uses, coloured, then the rest by the greedy;
+3. the MIP itself with the time left.
+"optimal" means HiGHS proved it, or an incumbent reached the LP bound's floor; "time_limit" that a
+step ran out of time, "unproven" that the model was too large to try the MIP.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.parking import ip
+from analytics.parking.eligibility import matrix
+from analytics.parking.model import Booking, Instance
+from analytics.parking.online import OnlineAllocator
+from analytics.parking.pools import amenities
+
+# Sizes in x variables, from the measurements above; HiGHS also overruns its time limit on large
+# models (a 10 s limit took 28 s at 646,000 variables), so hopeless steps are not started.
+SIMPLEX_UP_TO = 2_000  # larger LPs go to the interior point (the simplex stalled at 16,000)
+LP_UP_TO = 400_000  # the interior point did not finish 590,000 in 300 s
+MIP_UP_TO = 50_000  # the MIP's root LP did not finish in 90 s at 98,000
+STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
+
+
+@dataclass(frozen=True, slots=True)
+class Optimum:
+    """The best allocation found; `lp_bound` is the LP relaxation's accepted count (an upper bound,
+    nan if it did not finish) and `status` "optimal" when the count is proven best."""
+
+    bookings: list[Booking]
+    accepted: int
+    lp_bound: float
+    seconds: float
+    status: str
+    types: int = 0  # space types the spaces were grouped into
+    variables: int = 0
+
+
+def solve(
+    instance: Instance, *, time_limit: float = 60.0, fixed: Iterable[Booking] = (), lp: bool = True
+) -> Optimum:
+    """Accept as many of the instance's requests as possible. `fixed` bookings must stay accepted,
+    in their pool (their space may change). `lp`: also solve the LP relaxation."""
+    started = time.perf_counter()
+    kept = list(fixed)
+    allowed = matrix(instance.spaces, instance.requests)
+    model = ip.build(instance, allowed, kept)
+    best = _greedy(instance, allowed, kept)
+    bound = float("nan")
+
+    def done(status: str) -> Optimum:
+        seconds = time.perf_counter() - started
+        return Optimum(best, len(best), bound, seconds, status, len(model.groups), model.size)
+
+    def left() -> float:
+        return time_limit - (time.perf_counter() - started)
+
+    def proven() -> bool:
+        # the interior point's value may sit a hair (relative 1e-8) below the true LP optimum
+        everyone = len(best) == len(instance.requests)
+        return everyone or (not math.isnan(bound) and len(best) >= math.floor(bound + 1e-3))
+
+    if model.size == 0:
+        bound = 0.0  # no request may use any space
+        return done("optimal")
+    if lp and model.size <= LP_UP_TO:
+        bound, x = _relaxation(model, 0.5 * left())
+        if x is not None and not kept:
+            best = max(best, _rounded(instance, model, allowed, x), key=len)
+    if proven() or left() < 1 or model.size > MIP_UP_TO:
+        return done("optimal" if proven() else "time_limit" if left() < 1 else "unproven")
+    gap = 0.45 * (1 - ip.TIE_BREAK) / (len(instance.requests) + 1)
+    result = ip.run(model, integral=True, time_limit=left(), gap=gap)
+    status = STATUS.get(result.status, "error")
+    if status == "infeasible":
+        raise ValueError("the fixed bookings cannot all be kept")
+    if result.x is not None:
+        chosen = np.flatnonzero(result.x[: model.size] > 0.5)
+        if len(chosen) > len(best) or status == "optimal":
+            best = ip.colour(instance, model, chosen, kept)
+    return done(status)
+
+
+def allocate(instance: Instance, time_limit: float = 60.0) -> list[Booking]:
+    """The best allocation `solve` finds in the time."""
+    return solve(instance, time_limit=time_limit).bookings
+
+
+def _greedy(
+    instance: Instance, allowed: np.ndarray, fixed: list[Booking], first: Iterable[Booking] = ()
+) -> list[Booking]:
+    """The fixed bookings (and `first`, as they are), then the other requests shortest stay first,
+    each placed by the online allocator: the optimum counts requests, so short stays pay."""
+    allocator = OnlineAllocator(instance.spaces, instance.buffer, depth=1)
+    index = {r.id: i for i, r in enumerate(instance.requests)}
+    for b in [*fixed, *first]:
+        allocator.add_existing(b, bound=False, request=instance.requests[index[b.request_id]])
+        allocator.allow(b.request_id, allowed[index[b.request_id]])
+    placed = set(allocator.bookings)
+    rest = sorted(
+        (r for r in instance.requests if r.id not in placed),
+        key=lambda r: (r.departure - r.arrival, r.arrival),
+    )
+    for r in rest:
+        allocator.place(r, allowed=allowed[index[r.id]])
+    return list(allocator.bookings.values())
+
+
+def _relaxation(model: ip.Model, time_limit: float) -> tuple[float, np.ndarray | None]:
+    """The LP relaxation's accepted count and x. Larger models by interior point without crossover
+    (the simplex stalls on them), the simplex when that leaves the status unknown (tiny models).
+    Noise under 1e-6 in the objective breaks ties between identical requests, which speeds the
+    interior point up; it can only raise the bound, by under 0.01."""
+    started = time.perf_counter()
+    noise = np.random.default_rng(0).random(model.size) * 1e-6
+    count = np.concatenate([-1.0 - noise, np.zeros(len(model.c) - model.size)])
+    result = None
+    for interior in (True, False) if model.size > SIMPLEX_UP_TO else (False,):
+        left = time_limit - (time.perf_counter() - started)
+        if left < 1 or (result is not None and result.status == 1):  # out of time, not undecided
+            break
+        result = ip.run(model, count, integral=False, time_limit=left, interior=interior)
+        if result.status == 0:
+            return -float(result.fun), result.x[: model.size]
+    return float("nan"), None
+
+
+def _rounded(instance: Instance, model: ip.Model, allowed: np.ndarray, x: np.ndarray) -> list[Booking]:
+    """The LP's accepted requests on the type each mostly uses, coloured (those finding no space
+    left out), then the rest by the greedy."""
+    order = np.lexsort((-x, model.requests))  # per request, its largest x first
+    first = np.r_[True, model.requests[order][1:] != model.requests[order][:-1]]
+    chosen = order[first & (x[order] > 0.5)]
+    return _greedy(instance, allowed, [], ip.colour(instance, model, chosen))
+
+
+def reoptimise(
+    instance: Instance, batch_minutes: int = 60, *, batch_requests: int | None = None, time_limit: float = 5.0
+) -> list[Booking]:
+    """Yiju with re-optimisation: requests are answered online, and after every batch the bookings
+    (none bound yet: all are made before the day) are re-packed by the IP, all kept, charger,
+    accessible and large spaces left to those who need them, then laid out tightly.
+
+    Requests carry no booking time, so a batch is `batch_requests` requests, by default the share
+    of the day's requests that `batch_minutes` would see if bookings came in evenly over 24 hours.
+    A re-pack whose IP does not finish within `time_limit` seconds leaves the layout as it was."""
+    requests = instance.requests
+    size = batch_requests or max(1, math.ceil(len(requests) * batch_minutes / 1440))
+    allowed = matrix(instance.spaces, requests)
+    allocator = OnlineAllocator(instance.spaces, instance.buffer)
+    for k, r in enumerate(requests):
+        allocator.place(r, allowed=allowed[k])
+        if (k + 1) % size == 0 and k + 1 < len(requests):
+            allocator = _repacked(instance, allocator, allowed, time_limit)
+    return list(allocator.bookings.values())
+
+
+def _repacked(
+    instance: Instance, allocator: OnlineAllocator, allowed: np.ndarray, time_limit: float
+) -> OnlineAllocator:
+    index = {r.id: i for i, r in enumerate(instance.requests)}
+    held = list(allocator.bookings.values())
+    if not held:
+        return allocator
+    rows = [index[b.request_id] for b in held]
+    sub = Instance(
+        instance.spaces, tuple(instance.requests[i] for i in rows), instance.horizon, buffer=instance.buffer
+    )
+    model = ip.build(sub, allowed[rows], held)
+    needs = np.array([(r.needs_charger, r.accessible, r.large) for r in sub.requests], dtype=bool)
+    offers = np.array([amenities(sub.spaces[g[0]]) for g in model.groups], dtype=bool)
+    waste = (offers[model.types] & ~needs[model.requests]).sum(axis=1).astype(float)
+    result = ip.run(
+        model,
+        np.concatenate([waste, np.zeros(len(model.c) - model.size)]),
+        integral=True,
+        time_limit=time_limit,
+    )
+    if result.status != 0:
+        return allocator
+    fresh = OnlineAllocator(instance.spaces, instance.buffer)
+    for b in ip.colour(sub, model, np.flatnonzero(result.x[: model.size] > 0.5), held):
+        fresh.add_existing(b, bound=False, request=instance.requests[index[b.request_id]])
+        fresh.allow(b.request_id, allowed[index[b.request_id]])
+    return fresh

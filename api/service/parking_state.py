@@ -1,0 +1,242 @@
+"""A community's parking as the allocation engine sees it: minutes on a local-midnight axis,
+spaces with their windows expanded, live bookings by space."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from analytics.parking import windows
+from analytics.parking.model import BUFFER_MINUTES, Booking, PriceRule, Request, Requester, Space, SpaceKind
+from api.queries import PARKING
+from api.service.rows import all_rows
+
+SUPPLY_CACHE_S = 60.0  # a backstop: a space edited outside the API without a version bump
+MARGIN_MIN = 8 * 60  # beyond a stay: the engine's alternatives look up to 6 h either side
+_M_PER_DEG_LAT = 110_540.0
+_M_PER_DEG_LON = 111_320.0
+_PRICE_FIELDS = frozenset(PriceRule.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Minutes from a local midnight (model.price reads nights from minute 0 on)."""
+
+    origin_local: datetime
+    horizon: int
+
+    @property
+    def origin(self) -> datetime:
+        return self.origin_local.astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        return self.instant(self.horizon)
+
+    def minute(self, moment: datetime, *, up: bool = False) -> int:
+        """Whole minutes from the origin (rounded down, or up)."""
+        seconds = (moment - self.origin).total_seconds()
+        return math.ceil(seconds / 60) if up else math.floor(seconds / 60)
+
+    def instant(self, minute: int) -> datetime:
+        return self.origin + timedelta(minutes=minute)
+
+
+def frame_for(start: datetime, end: datetime, tz: ZoneInfo) -> Frame:
+    """A frame from the local midnight before the day of `start - margin` past `end + margin`."""
+    first: date = (start - timedelta(minutes=MARGIN_MIN)).astimezone(tz).date()
+    origin_local = datetime.combine(first, time(0), tz)
+    horizon = math.ceil((end - origin_local.astimezone(UTC)).total_seconds() / 60) + MARGIN_MIN
+    horizon = -(-horizon // 720) * 720  # whole half-days: requests of a day share a frame (and a cache entry)
+    return Frame(origin_local, horizon)
+
+
+@dataclass(frozen=True)
+class Community:
+    """Where a community's local plane is centred."""
+
+    id: str
+    lat: float
+    lon: float
+
+    def xy(self, lat: float | None, lon: float | None) -> tuple[float, float]:
+        """Metres east and north of the community's point (a space without a position sits there)."""
+        if lat is None or lon is None:
+            return 0.0, 0.0
+        east = (lon - self.lon) * _M_PER_DEG_LON * math.cos(math.radians(self.lat))
+        return east, (lat - self.lat) * _M_PER_DEG_LAT
+
+
+@dataclass
+class State:
+    """The spaces (engine and database rows) and the live bookings overlapping a frame."""
+
+    frame: Frame
+    spaces: list[Space]
+    rows: dict[str, dict[str, Any]]
+    bookings_by_space: dict[str, list[Booking]] = field(default_factory=dict)
+    booking_rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    requests: dict[str, Request] = field(default_factory=dict)  # of the bookings that may still move
+
+    def without(self, booking_id: int) -> State:
+        """The same state as if a booking were not there (to place it again)."""
+        key = str(booking_id)
+        by_space = {s: [b for b in bs if b.request_id != key] for s, bs in self.bookings_by_space.items()}
+        rows = {i: r for i, r in self.booking_rows.items() if i != booking_id}
+        requests = {i: r for i, r in self.requests.items() if i != key}
+        return State(self.frame, self.spaces, self.rows, by_space, rows, requests)
+
+
+def price_rule(overrides: dict[str, Any]) -> PriceRule:
+    """A space's price rule: the model's defaults with the space's overrides."""
+    return PriceRule(**{k: v for k, v in overrides.items() if k in _PRICE_FIELDS})
+
+
+def space_kind(value: str) -> SpaceKind:
+    try:
+        return SpaceKind(value)
+    except ValueError:
+        return SpaceKind.PUBLIC
+
+
+@lru_cache(maxsize=4096)
+def _windows(
+    rules: tuple[tuple[str, str, str], ...],
+    origin_local: datetime,
+    horizon: int,
+    one_off: tuple[tuple[int, int], ...],
+    withdrawn: tuple[tuple[int, int], ...],
+) -> tuple[tuple[int, int], ...]:
+    # Most spaces share a handful of rule sets and every request of a day the same frame.
+    listed = [{"days": d, "start": s, "end": e} for d, s, e in rules]
+    return windows.expand(listed, origin_local, horizon, one_off, withdrawn)
+
+
+def to_space(row: dict[str, Any], community: Community, frame: Frame, changes: list[dict[str, Any]]) -> Space:
+    """The engine's view of a space row in this frame."""
+    spans = {
+        kind: tuple(
+            sorted(
+                (frame.minute(c["start"]), frame.minute(c["end"], up=True))
+                for c in changes
+                if c["kind"] == kind
+            )
+        )
+        for kind in ("open", "withdrawn")
+    }
+    rules = tuple((r.get("days", "daily"), r["start"], r["end"]) for r in row["availability"])
+    x, y = community.xy(row["lat"], row["lon"])
+    return Space(
+        id=row["id"],
+        kind=space_kind(row["space_type"]),
+        windows=_windows(rules, frame.origin_local, frame.horizon, spans["open"], spans["withdrawn"]),
+        x=x,
+        y=y,
+        charger_kw=float(row["charger_kw"]),
+        accessible=row["accessible"],
+        large=row["large"],
+        price=price_rule(row["price_rule"]),
+    )
+
+
+def to_booking(row: dict[str, Any], frame: Frame, now: datetime) -> Booking:
+    """A live booking in minutes; a car still parked past its departure holds the space a while longer."""
+    departure = row["departure"]
+    if row["status"] == "checked_in" and departure <= now:
+        departure = now + timedelta(minutes=BUFFER_MINUTES)
+    return Booking(
+        str(row["id"]), row["space_id"], frame.minute(row["arrival"]), frame.minute(departure, up=True)
+    )
+
+
+_Supply = tuple[list[Space], dict[str, dict[str, Any]]]
+_supply_cache: dict[tuple[str, datetime, int], tuple[float, tuple[int, int], _Supply]] = {}
+_cache_lock = threading.Lock()
+
+
+def supply(conn: psycopg.Connection, community: Community, frame: Frame) -> _Supply:
+    """The community's spaces in a frame, from a per-process cache while the community's count
+    of spaces and sum of `supply_version`s (bumped by every change of supply) stay the same."""
+    key = (community.id, frame.origin_local, frame.horizon)
+    row = conn.execute(PARKING.supply_signature, (community.id,)).fetchone()
+    signature = (int(row[0]), int(row[1])) if row else (0, 0)
+    with _cache_lock:
+        cached = _supply_cache.get(key)
+    if cached is not None and cached[1] == signature and clock.monotonic() - cached[0] < SUPPLY_CACHE_S:
+        return cached[2]
+    changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for change in all_rows(conn, PARKING.supply_changes, (community.id, frame.origin, frame.end)):
+        changes[change["space_id"]].append(change)
+    rows = {r["id"]: r for r in all_rows(conn, PARKING.spaces, (community.id,))}
+    made = ([to_space(r, community, frame, changes[i]) for i, r in rows.items()], rows)
+    with _cache_lock:
+        if len(_supply_cache) > 4096:
+            _supply_cache.clear()
+        _supply_cache[key] = (clock.monotonic(), signature, made)
+    return made
+
+
+def load(conn: psycopg.Connection, community: Community, frame: Frame, now: datetime) -> State:
+    """Spaces and live bookings of a community over a frame (bookings always read now)."""
+    spaces, rows = supply(conn, community, frame)
+    state = State(frame, list(spaces), rows, {s.id: [] for s in spaces})
+    for booking in all_rows(conn, PARKING.live_bookings, (community.id, frame.origin, frame.end)):
+        state.booking_rows[booking["id"]] = booking
+        state.bookings_by_space.setdefault(booking["space_id"], []).append(to_booking(booking, frame, now))
+        if booking["status"] == "booked" and not booking["bound"]:
+            # Where the driver is headed is not kept: a moved booking stays in its pool, not near a point.
+            state.requests[str(booking["id"])] = booking_request(booking, frame, community)
+    return state
+
+
+def booking_request(row: dict[str, Any], frame: Frame, community: Community) -> Request:
+    """The request a booking row was made for (without the point the driver was headed to)."""
+    return to_request(
+        str(row["id"]), frame, community, arrival=row["arrival"], departure=row["departure"],
+        requester=row["requester"], ev=row["ev"], energy_kwh=row["energy_kwh"], accessible=row["accessible"],
+        large=row["large"],
+    )  # fmt: skip
+
+
+def to_request(
+    id: str,
+    frame: Frame,
+    community: Community,
+    *,
+    arrival: datetime,
+    departure: datetime,
+    requester: str = Requester.VISITOR,
+    ev: bool = False,
+    energy_kwh: float = 0.0,
+    accessible: bool = False,
+    large: bool = False,
+    lat: float | None = None,
+    lon: float | None = None,
+    max_walk_m: float | None = None,
+    max_price: float | None = None,
+) -> Request:
+    """The engine's request for a stay (a car with no point given is at the community's)."""
+    x, y = community.xy(lat, lon)
+    return Request(
+        id=id,
+        arrival=frame.minute(arrival),
+        departure=frame.minute(departure, up=True),
+        requester=Requester(requester),
+        ev=ev,
+        energy_kwh=energy_kwh,
+        accessible=accessible,
+        large=large,
+        x=x,
+        y=y,
+        max_walk_m=math.inf if max_walk_m is None or lat is None else max_walk_m,
+        max_price=math.inf if max_price is None else max_price,
+    )

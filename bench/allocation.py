@@ -1,0 +1,157 @@
+"""`yiju bench allocation`: FCFS, Yiju online, online with re-optimisation and the offline optimum on
+generated days, each allocation checked, plus EV charging energy on Yiju's online allocation.
+
+No services are needed: the days come from `analytics.parking.generate` and everything runs in this
+process. The API's booking p99 (`api_p99_ms`) comes from `bench/parking_api.py` when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from analytics.parking import charging, check, fcfs, online, optimum
+from analytics.parking.generate import day, figures
+from analytics.parking.model import Booking, Instance, price
+
+METHODS = ("fcfs", "online", "reopt", "optimum")
+TARGET_ONLINE_AT_MOST_1 = 0.97  # online / optimum accepted at demand/supply <= 1.0
+TARGET_ONLINE_AT_1_5 = 0.92  # ... and at 1.5
+TARGET_OPTIMUM_SECONDS = 60.0  # at 10,000 requests x 300 spaces
+TARGET_EV_ENERGY = 0.95  # charging policy / max-flow optimum
+
+
+class InvalidAllocation(RuntimeError):
+    """An allocator produced bookings that `check.violations` rejects."""
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationOptions:
+    seeds: tuple[int, ...] = (1, 2)
+    ratios: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.5)
+    requests: tuple[int, ...] = (2_000, 10_000)
+    spaces: int = 300
+    time_limit: float = 120.0
+    api: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    accepted: int
+    space_hours: float
+    revenue: float
+    seconds: float
+
+
+def online_target(ratio: float) -> float | None:
+    """The online/optimum target at this demand/supply (none is set between 1.0 and 1.5)."""
+    if ratio <= 1.0:
+        return TARGET_ONLINE_AT_MOST_1
+    if ratio >= 1.5:
+        return TARGET_ONLINE_AT_1_5
+    return None
+
+
+def outcome(instance: Instance, bookings: list[Booking], seconds: float, name: str) -> Outcome:
+    """Accepted, occupied space-hours (stays, without buffers) and revenue; refuses invalid bookings."""
+    found = check.violations(instance, bookings)
+    if found:
+        shown = "; ".join(found[:5])
+        raise InvalidAllocation(f"{name}: {len(found)} violations, e.g. {shown}")
+    spaces = {s.id: s for s in instance.spaces}
+    requests = {r.id: r for r in instance.requests}
+    return Outcome(
+        accepted=len(bookings),
+        space_hours=sum(b.departure - b.arrival for b in bookings) / 60,
+        revenue=sum(price(spaces[b.space_id], requests[b.request_id]) for b in bookings),
+        seconds=seconds,
+    )
+
+
+def _timed(run: Callable[[], list[Booking]]) -> tuple[list[Booking], float]:
+    started = time.perf_counter()
+    bookings = run()
+    return bookings, time.perf_counter() - started
+
+
+def measure(seed: int, ratio: float, requests: int, spaces: int, time_limit: float) -> dict[str, Any]:
+    """One generated day through the four methods: the JSON record of that instance."""
+    instance = day(seed, ratio, requests, spaces)
+    shape = figures(instance)
+    results: dict[str, Outcome] = {}
+    online_bookings: list[Booking] = []
+    for name, run in (
+        ("fcfs", lambda: fcfs.allocate(instance)),
+        ("online", lambda: online.allocate(instance)),
+        ("reopt", lambda: optimum.reoptimise(instance)),
+    ):
+        bookings, seconds = _timed(run)
+        results[name] = outcome(instance, bookings, seconds, name)
+        if name == "online":
+            online_bookings = bookings
+    best = optimum.solve(instance, time_limit=time_limit)
+    results["optimum"] = outcome(instance, best.bookings, best.seconds, "optimum")
+    energy = charging.compare_bookings(instance, online_bookings)
+    target = online_target(ratio)
+    ratio_online = results["online"].accepted / max(best.accepted, 1)
+    record: dict[str, Any] = {
+        "seed": seed,
+        "demand_supply": ratio,
+        "requests": requests,
+        "spaces": spaces,
+        "demand_supply_measured": round(shape.demand_supply, 4),
+        "buffered_demand_supply": round(shape.buffered_demand_supply, 4),
+        "supply_space_hours": round(shape.supply_minutes / 60, 1),
+        "demand_space_hours": round(shape.demand_minutes / 60, 1),
+        "requesters": shape.by_requester,
+        **{f"{m}_accepted": r.accepted for m, r in results.items()},
+        "lp_bound": round(best.lp_bound, 2),
+        "optimum_status": best.status,
+        "optimum_types": best.types,
+        "optimum_variables": best.variables,
+        **{f"{m}_space_hours": round(r.space_hours, 1) for m, r in results.items()},
+        **{f"{m}_revenue": round(r.revenue, 2) for m, r in results.items()},
+        **{f"{m}_seconds": round(r.seconds, 3) for m, r in results.items()},
+        "online_optimum_ratio": round(ratio_online, 4),
+        "reopt_optimum_ratio": round(results["reopt"].accepted / max(best.accepted, 1), 4),
+        # a floor under online / the true optimum, also when HiGHS stopped before proving its optimum
+        "online_lp_bound_ratio": round(results["online"].accepted / best.lp_bound, 4)
+        if best.lp_bound > 0
+        else None,
+        "online_target": target,
+        "online_target_met": None if target is None else ratio_online >= target,
+        "ev_sessions": energy.sessions,
+        "ev_wanted_kwh": round(energy.wanted_kwh, 2),
+        "ev_optimum_kwh": round(energy.optimum_kwh, 2),
+        **{f"ev_{p}_kwh": round(kwh, 2) for p, kwh in energy.delivered_kwh.items()},
+        "ev_policy": charging.DEFAULT_POLICY,
+        "ev_energy_ratio": round(energy.energy_ratio(), 4),
+        "site_power_kw": instance.site_power_kw,
+        "api_p99_ms": None,
+    }
+    return record
+
+
+def run(options: AllocationOptions) -> Iterator[dict[str, Any]]:
+    """Every (request count, demand/supply, seed) of the options, one record each as it finishes."""
+    for requests in options.requests:
+        for ratio in options.ratios:
+            for seed in options.seeds:
+                yield measure(seed, ratio, requests, options.spaces, options.time_limit)
+
+
+def api_p99_ms(options: AllocationOptions) -> float | None:
+    """HOOK (api_p99_ms): the parking API's booking p99 in ms, from `bench.parking_api.run(...)`
+    when `--api` is given and that module exists; None when not measured.
+    TODO(wiring): pass whatever `bench.parking_api.run` takes once it lands."""
+    if not options.api:
+        return None
+    try:
+        module = importlib.import_module("bench.parking_api")
+    except ModuleNotFoundError:
+        return None
+    value = module.run()
+    return None if value is None else float(value)

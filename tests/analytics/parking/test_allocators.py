@@ -1,0 +1,84 @@
+"""Every allocator's output is feasible on random small instances, and the IP is the optimum."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+
+from analytics.parking import fcfs, online, optimum
+from analytics.parking.check import violations
+from analytics.parking.model import Booking, Instance
+from tests.analytics.parking.instances import instances
+
+EXAMPLES = settings(max_examples=60, deadline=None)
+
+
+@EXAMPLES
+@given(instances())
+def test_fcfs_is_feasible(instance: Instance) -> None:
+    assert violations(instance, fcfs.allocate(instance)) == []
+
+
+@EXAMPLES
+@given(instances())
+def test_online_is_feasible_and_never_drops_a_booking(instance: Instance) -> None:
+    allocator = online.OnlineAllocator(instance.spaces, instance.buffer)
+    accepted: dict[str, Booking] = {}
+    for r in instance.requests:
+        placement = allocator.place(r)
+        if placement is not None:
+            assert placement.booking.request_id == r.id
+            assert {m.request_id for m in placement.moves} <= set(accepted)
+            accepted |= {m.request_id: m for m in placement.moves} | {r.id: placement.booking}
+        assert allocator.bookings == accepted  # the moves are all that changed
+    assert violations(instance, list(accepted.values())) == []
+    assert sorted(online.allocate(instance), key=str) == sorted(accepted.values(), key=str)
+
+
+@EXAMPLES
+@given(instances())
+def test_reoptimise_is_feasible(instance: Instance) -> None:
+    assert violations(instance, optimum.reoptimise(instance, batch_requests=3)) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances(max_spaces=3, max_requests=6))
+def test_the_ip_finds_what_brute_force_finds(instance: Instance) -> None:
+    best = brute_force(instance)
+    result = optimum.solve(instance, time_limit=20)
+    assert (result.status, result.accepted) == ("optimal", best)
+    assert violations(instance, result.bookings) == []
+    assert result.lp_bound >= result.accepted - 1e-6
+    # without the LP bound to certify the greedy incumbent, the MIP and the colouring decide
+    mip = optimum.solve(instance, time_limit=20, lp=False)
+    assert (mip.status, mip.accepted) == ("optimal", best)
+    assert violations(instance, mip.bookings) == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(instances(max_spaces=3, max_requests=8))
+def test_fixed_bookings_stay_accepted_in_their_pool(instance: Instance) -> None:
+    first = online.allocate(instance)
+    result = optimum.solve(instance, time_limit=20, fixed=first)
+    assert violations(instance, result.bookings) == []
+    kept = {b.request_id: b for b in result.bookings}
+    pools = {s.id: (s.kind, s.has_charger, s.accessible, s.large, s.price) for s in instance.spaces}
+    for b in first:
+        assert pools[kept[b.request_id].space_id] == pools[b.space_id]
+    assert result.accepted >= len(first)
+
+
+def brute_force(instance: Instance) -> int:
+    """The most requests any assignment (each request to a space or nowhere) can take."""
+    best = 0
+    choices = [None, *(s.id for s in instance.spaces)]
+    for assignment in itertools.product(choices, repeat=len(instance.requests)):
+        bookings = [
+            Booking(r.id, space, r.arrival, r.departure)
+            for r, space in zip(instance.requests, assignment, strict=True)
+            if space is not None
+        ]
+        if len(bookings) > best and not violations(instance, bookings):
+            best = len(bookings)
+    return best

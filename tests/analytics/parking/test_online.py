@@ -1,0 +1,126 @@
+"""The online allocator: best fit, scarcity, late binding and its limits, the API's one-shot helpers."""
+
+from __future__ import annotations
+
+from analytics.parking import online
+from analytics.parking.model import Booking, Request, Space, SpaceKind
+
+DAY = ((0, 1440),)
+
+
+def plain(sid: str, windows: tuple[tuple[int, int], ...] = DAY, x: float = 0.0) -> Space:
+    return Space(sid, SpaceKind.PUBLIC, windows, x=x)
+
+
+def charger(sid: str, windows: tuple[tuple[int, int], ...] = DAY) -> Space:
+    return Space(sid, SpaceKind.PUBLIC, windows, charger_kw=7.0)
+
+
+def test_best_fit_takes_the_tightest_gap() -> None:
+    allocator = online.OnlineAllocator([plain("wide"), plain("snug")], buffer=10)
+    allocator.add_existing(Booking("x", "snug", 500, 590), bound=True)
+    allocator.add_existing(Booking("y", "snug", 730, 800), bound=True)
+    placement = allocator.place(Request("r", 610, 710))
+    assert placement is not None and placement.booking.space_id == "snug" and placement.moves == []
+
+
+def test_best_fit_prefers_the_shorter_window() -> None:
+    allocator = online.OnlineAllocator([plain("all day"), plain("office hours", ((480, 1080),))], buffer=10)
+    placement = allocator.place(Request("r", 600, 700))
+    assert placement is not None and placement.booking.space_id == "office hours"
+
+
+def test_a_driver_without_an_ev_is_kept_off_chargers_while_anything_else_is_free() -> None:
+    allocator = online.OnlineAllocator([charger("ev"), plain("p", ((590, 720),))], buffer=10)
+    first = allocator.place(Request("a", 600, 700))
+    second = allocator.place(Request("b", 600, 700))
+    assert first is not None and first.booking.space_id == "p"
+    assert second is not None and second.booking.space_id == "ev"
+
+
+def test_a_booking_not_yet_bound_moves_to_make_room() -> None:
+    # the EV can only use the charger; the visitor on it moves to the plain space
+    allocator = online.OnlineAllocator([charger("ev"), plain("p")], buffer=10)
+    visitor = Request("v", 600, 700)
+    allocator.add_existing(Booking("v", "ev", 600, 700), bound=False, request=visitor)
+    allocator.add_existing(Booking("w", "p", 400, 500), bound=True)
+    placement = allocator.place(Request("e", 620, 680, energy_kwh=5.0))
+    assert placement is not None
+    assert placement.booking == Booking("e", "ev", 620, 680)
+    assert placement.moves == [Booking("v", "p", 600, 700)]
+    assert allocator.bookings["v"].space_id == "p"
+
+
+def test_moves_reach_two_levels() -> None:
+    # e may only walk to c1, held by a; a fits only c2 (c3 closes at 700), held by b; b fits c3
+    spaces = [charger("c1"), Space("c2", SpaceKind.PUBLIC, DAY, x=500, charger_kw=7.0),
+              Space("c3", SpaceKind.PUBLIC, ((0, 700),), x=500, charger_kw=7.0)]  # fmt: skip
+    a, b = Request("a", 600, 720), Request("b", 640, 690)
+    e = Request("e", 650, 680, energy_kwh=2.0, max_walk_m=100)
+    for depth, moved in ((2, [Booking("a", "c2", 600, 720), Booking("b", "c3", 640, 690)]), (1, None)):
+        allocator = online.OnlineAllocator(spaces, buffer=0, depth=depth)
+        allocator.add_existing(Booking("a", "c1", 600, 720), bound=False, request=a)
+        allocator.add_existing(Booking("b", "c2", 640, 690), bound=False, request=b)
+        placement = allocator.place(e)
+        assert (placement and sorted(placement.moves, key=str)) == moved
+
+
+def test_moves_keep_the_kind_and_price_promised() -> None:
+    # the only other space is a street space: the visitor on the charger may not go there
+    allocator = online.OnlineAllocator([charger("ev"), Space("st", SpaceKind.STREET, DAY)], buffer=10)
+    allocator.add_existing(Booking("v", "ev", 600, 700), bound=False, request=Request("v", 600, 700))
+    assert allocator.place(Request("e", 620, 680, energy_kwh=5.0)) is None
+
+
+def test_bound_and_unknown_bookings_stay_put() -> None:
+    spaces = [charger("ev"), plain("p")]
+    visitor = Request("v", 600, 700)
+    soon = online.OnlineAllocator(spaces, buffer=10, bind_lead=30)
+    soon.add_existing(Booking("v", "ev", 600, 700), bound=False, request=visitor)
+    # at minute 575 the visitor arrives within the 30-minute bind lead: bound
+    assert soon.place(Request("e", 620, 680, energy_kwh=5.0), now=575) is None
+    assert soon.place(Request("e", 620, 680, energy_kwh=5.0), now=560) is not None
+    unknown = {"ev": [Booking("v", "ev", 600, 700)]}
+    assert online.choose(Request("e", 620, 680, energy_kwh=5.0), spaces, unknown) is None
+    known = online.choose(Request("e", 620, 680, energy_kwh=5.0), spaces, unknown, requests={"v": visitor})
+    assert known is not None and known.moves == [Booking("v", "p", 600, 700)]
+
+
+def test_a_failed_placement_changes_nothing() -> None:
+    allocator = online.OnlineAllocator([plain("p")], buffer=10)
+    allocator.add_existing(Booking("x", "p", 600, 700), bound=False, request=Request("x", 600, 700))
+    before = dict(allocator.bookings)
+    assert allocator.place(Request("r", 650, 750)) is None
+    assert not allocator.fits(Request("r", 650, 750))
+    assert allocator.fits(Request("r", 720, 750))
+    assert allocator.bookings == before
+
+
+def test_refusal_reasons() -> None:
+    closed_charger = charger("ev", ((0, 300),))
+    assert (
+        online.refusal_reason(Request("e", 600, 700, energy_kwh=5.0), [plain("p")], {})
+        == "no_space_with_charger"
+    )
+    needs_ev = Request("e", 600, 700, energy_kwh=5.0)
+    assert online.refusal_reason(needs_ev, [plain("p"), closed_charger], {}) == "outside_availability"
+    far = Request("f", 600, 700, max_walk_m=50)
+    assert online.refusal_reason(far, [plain("p", x=100)], {}) == "too_far"
+    cheap = Request("c", 600, 720, max_price=1.0)
+    assert online.refusal_reason(cheap, [plain("p")], {}) == "too_expensive"
+    full = {"p": [Booking("x", "p", 600, 700)]}
+    assert online.refusal_reason(Request("r", 600, 700), [plain("p")], full) == "full"
+    assert online.refusal_reason(Request("r", 600, 700), [], {}) == "no_spaces"
+
+
+def test_alternatives_are_the_nearest_shifts_that_fit() -> None:
+    # the space is held 600-720 (590-730 with buffers): a 60-minute stay fits by 570 or from 740
+    taken = {"p": [Booking("x", "p", 600, 720)]}
+    wanted = Request("r", 630, 690)
+    found = online.alternatives(wanted, [plain("p")], taken, 10, limit=3)
+    assert found == [(495, 555), (510, 570), (750, 810)]
+    assert online.alternatives(wanted, [plain("p")], taken, 10, limit=3, now=500) == [
+        (510, 570),
+        (750, 810),
+        (765, 825),
+    ]
