@@ -14,6 +14,17 @@ class ANALYTICS:
         SELECT {columns} FROM {table} WHERE ts >= %s AND ts < %s AND device_id = ANY(%s)
         ORDER BY device_id, ts"""
     last_seen: Final = "SELECT device_id, max(ts) FROM {table} WHERE ts > %s GROUP BY device_id"
+    # Lockers with parcels deposited before %(due)s and not picked up since (the API's KPIs count
+    # overdue parcels the same way).
+    overdue_parcels: Final = """
+        SELECT dep.device_id, count(*), min(dep.ts) FROM parcel_locker_events dep
+        WHERE dep.event = 'deposit' AND dep.parcel_id IS NOT NULL
+          AND dep.ts < %(due)s AND dep.ts >= %(due)s - INTERVAL '60 days'
+          AND NOT EXISTS (
+              SELECT 1 FROM parcel_locker_events p
+              WHERE p.device_id = dep.device_id AND p.event = 'pickup' AND p.parcel_id = dep.parcel_id
+                AND p.ts >= dep.ts)
+        GROUP BY dep.device_id"""
     open_of_type: Final = "SELECT device_id FROM anomalies WHERE type = %s AND status <> 'cleared'"
     open_summary: Final = """
         SELECT severity, type, count(*) FROM anomalies WHERE status <> 'cleared'

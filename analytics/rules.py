@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.models import Detection, Severity
+from core.config import Settings
 from core.contract.topics import Kind
 
 Frames = dict[str, pd.DataFrame]
@@ -46,6 +47,8 @@ class Limits:
     flap_window: timedelta = timedelta(minutes=30)  # ... within this long
     night_trips: int = 4  # trips in an hour between 00:30 and 04:00
     silent_periods: float = 3.0  # expected periods without a message before a device is silent
+    # a parcel not picked up after this long is overdue (the API's setting, the one copy)
+    parcel_overdue: timedelta = timedelta(hours=Settings.model_fields["api_parcel_overdue_hours"].default)
     heartbeat: dict[Kind, timedelta] = field(
         default_factory=lambda: {
             Kind.PARKING_SPACE: timedelta(minutes=30),
@@ -315,6 +318,30 @@ def night_trips(frames: Frames, limits: Limits) -> Iterator[Detection]:
                 )
 
 
+def moving_with_door_open(frames: Frames) -> Iterator[Detection]:
+    """An elevator whose running status says it moves with its door open (a car that does not
+    report the GB/T fault itself still shows it in its telemetry)."""
+    df = _frame(frames, "elevator_telemetry")
+    if df.empty:
+        return
+    yield from _episodes(
+        df,
+        lambda r: "open" if r["direction"] != "idle" and r["door"] == "open" else None,
+        lambda r, k: r["direction"] == "idle" or r["door"] == "closed",
+        lambda dev, k, a, b, c, row: Detection(
+            dev,
+            "door_open_moving",
+            "rule:telemetry",
+            "critical",
+            a,
+            b,
+            c,
+            f"running {row['direction']} at floor {row['floor']} with the door open",
+        ),
+        may_open=(df["direction"] != "idle") & (df["door"] == "open"),
+    )
+
+
 def detect(
     frames: Frames, kinds: dict[str, Kind], rated_kw: dict[str, float], end: datetime, limits: Limits
 ) -> list[Detection]:
@@ -322,5 +349,6 @@ def detect(
     found = [
         *fault_events(frames), *offline(frames), *silent(frames, kinds, end, limits),
         *chargers(frames, rated_kw, limits), *parking(frames, limits), *night_trips(frames, limits),
+        *moving_with_door_open(frames),
     ]  # fmt: skip
     return sorted(found, key=lambda d: (d.first_seen, d.device_id, d.type))

@@ -77,6 +77,7 @@ def run_once(
         kinds, rated = registry(conn)
         found = [d for d in rules.detect(frames, kinds, rated, until, limits) if d.type != "silent"]
         changed += silence(conn, kinds, until, limits)
+        changed += overdue(conn, until, limits)
     changed += store.record(conn, found)
     return Cycle(since, until, sum(len(f) for f in frames.values()), len(found), changed)
 
@@ -105,6 +106,21 @@ def silence(conn: psycopg.Connection, kinds: dict[str, Kind], now: datetime, lim
         elif device_id in open_:
             heard.append((device_id, "silent", seen))
     return store.record(conn, raised) + store.clear(conn, heard)
+
+
+def overdue(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:
+    """One `parcel_overdue` alarm per locker holding parcels longer than the limit; cleared once
+    they are all picked up. Read from the events table, not a window: parcels wait for days."""
+    found = conn.execute(ANALYTICS.overdue_parcels, {"due": now - limits.parcel_overdue}).fetchall()
+    raised = [
+        Detection(device_id, "parcel_overdue", "rule:overdue", "warning", oldest + limits.parcel_overdue, now,
+                  None, f"{n} parcels waiting over {limits.parcel_overdue.total_seconds() / 3600:.0f} h")
+        for device_id, n, oldest in found
+    ]  # fmt: skip
+    waiting = {r[0] for r in found}
+    open_ = {r[0] for r in conn.execute(ANALYTICS.open_of_type, ("parcel_overdue",)).fetchall()}
+    done = [(device_id, "parcel_overdue", now) for device_id in open_ - waiting]
+    return store.record(conn, raised) + store.clear(conn, done)
 
 
 def fast_window_start(conn: psycopg.Connection, now: datetime, lookback: timedelta) -> datetime:

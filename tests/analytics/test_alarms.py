@@ -99,6 +99,34 @@ def test_a_cycle_over_stored_events_raises_and_clears(conn: psycopg.Connection, 
     assert _alarms(conn, lift) == [("cleared", T0 + timedelta(minutes=20), T0 + timedelta(minutes=20))]
 
 
+def test_a_locker_with_an_overdue_parcel_has_one_alarm_until_it_is_picked_up(
+    conn: psycopg.Connection, fleet: Fleet
+) -> None:
+    waiting, emptied = (d.id for d in fleet.add(Kind.PARCEL_LOCKER, 2))
+    limit = Limits().parcel_overdue
+    old, now = datetime.now(UTC) - limit - timedelta(hours=3), datetime.now(UTC)
+    event = (
+        "INSERT INTO parcel_locker_events (device_id, ts, boot, seq, event, compartment, parcel_id)"
+        " VALUES (%s, %s, 0, %s, %s, %s, %s)"
+    )
+    conn.execute(event, (waiting, old, 1, "deposit", 3, "p-1"))
+    conn.execute(event, (waiting, now - timedelta(hours=1), 2, "deposit", 4, "p-2"))  # not overdue yet
+    conn.execute(event, (emptied, old, 1, "deposit", 1, "p-3"))
+    conn.execute(event, (emptied, old + timedelta(hours=5), 2, "pickup", 1, "p-3"))
+    service.overdue(conn, now, Limits())
+    service.overdue(conn, now, Limits())  # the next cycle extends, never duplicates
+    query = (
+        "SELECT device_id, status, explanation FROM anomalies"
+        " WHERE type = 'parcel_overdue' AND device_id = ANY(%s)"
+    )
+    assert conn.execute(query, ([waiting, emptied],)).fetchall() == [
+        (waiting, "active-unacknowledged", "1 parcels waiting over 48 h")
+    ]
+    conn.execute(event, (waiting, now, 3, "pickup", 3, "p-1"))
+    service.overdue(conn, now + timedelta(minutes=1), Limits())
+    assert [r[1] for r in conn.execute(query, ([waiting, emptied],)).fetchall()] == ["cleared"]
+
+
 @pytest.mark.slow
 def test_an_entrapment_is_a_critical_alarm_seconds_after_ingest(
     settings: Settings, conn: psycopg.Connection, fleet: Fleet, ingest: IngestProcess

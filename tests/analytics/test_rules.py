@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 
 from analytics.frames import frames
-from analytics.rules import fault_events
+from analytics.rules import fault_events, moving_with_door_open
 from analytics.simulated import START
 from tests.analytics.simulated_days import rules_only as evaluation
 
@@ -52,3 +52,24 @@ def test_a_fault_event_opens_and_its_clearing_closes_one_episode() -> None:
         t + timedelta(minutes=9)
     )
     assert found[1].cleared_at is None
+
+
+def test_running_with_the_door_open_is_critical_until_the_door_closes() -> None:
+    t = START
+    states = [
+        ("lift-1", 0, 1, "idle", "open"), ("lift-1", 5, 1, "up", "closed"),
+        ("lift-1", 10, 2, "up", "open"), ("lift-1", 15, 3, "up", "open"),
+        ("lift-1", 20, 3, "idle", "open"), ("lift-1", 25, 3, "idle", "closed"),
+        ("lift-2", 0, 1, "up", "closed"),
+    ]  # fmt: skip
+    rows = [
+        (
+            "elevator_telemetry",
+            (lift, t + timedelta(seconds=s), 0, s, floor, way, door, 1.0, 0.0, 0.05, "normal"),
+        )
+        for lift, s, floor, way, door in states
+    ]
+    found = list(moving_with_door_open(frames(rows)))
+    assert [(d.device_id, d.type, d.severity) for d in found] == [("lift-1", "door_open_moving", "critical")]
+    assert found[0].first_seen == pd.Timestamp(t + timedelta(seconds=10))
+    assert found[0].cleared_at == pd.Timestamp(t + timedelta(seconds=20))
