@@ -11,10 +11,15 @@ from api.errors import RateLimited
 
 
 class RateLimiter:
-    """Sliding-window counters (O(1) per hit) in this process's memory; each API process counts alone."""
+    """Moving windows in this process's memory; each API process counts alone.
+
+    A moving window keeps each hit's time (up to the limit per key or address), so the limit holds
+    exactly over any minute; the cheaper sliding-window counter only estimates the previous
+    window's share and lets a burst across a window boundary through.
+    """
 
     def __init__(self, per_key: str, auth_failures: str) -> None:
-        self._limiter = strategies.SlidingWindowCounterRateLimiter(storage.MemoryStorage())
+        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
         self._per_key = parse(per_key)
         self._failures = parse(auth_failures)
 
