@@ -74,7 +74,7 @@ def targets(records: list[dict[str, Any]]) -> list[Target]:
         rows = [r for r in records if r["online_target"] == goal]
         worst = min((r["online_optimum_ratio"] for r in rows), default=None)
         unproven = sum(r["optimum_status"] != "optimal" for r in rows)
-        note = f"; the optimum unproven (time limit) on {unproven}" if unproven else ""
+        note = f"; the optimum not proven optimal on {unproven}" if unproven else ""
         found.append(
             Target(
                 f"online >= {goal:.0%} of the optimum at demand/supply {name}",

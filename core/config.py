@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     ingest_metrics_port: int = Field(9108, ge=0, le=65_535, description="0 disables /metrics")
     ingest_metrics_host: str = Field("127.0.0.1", description="0.0.0.0 inside a container")
     ingest_reject_payload_bytes: int = Field(2048, ge=0, le=16_384)
+    ingest_replica_slots: int = Field(
+        0, ge=0, le=64, description="0: one ingest process; N: a replica claiming one of N slots (compose)"
+    )
+    ingest_orphan_after_s: float = Field(
+        300.0, ge=1, description="a session without a worker this long is drained and ended"
+    )
 
     retention_days: int = Field(90, ge=1, description="raw telemetry and events")
     rollup_retention_days: int = Field(730, ge=1)

@@ -20,4 +20,6 @@ def run(
     """Run ingest workers on the shared subscription until SIGTERM."""
     settings = get_settings()
     setup_logging(settings.log_level)
-    supervise(settings, workers)
+    status = supervise(settings, workers)
+    if status:
+        raise typer.Exit(status)

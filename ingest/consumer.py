@@ -33,8 +33,10 @@ logger = logging.getLogger(__name__)
 class MqttSource:
     """Receives device messages and acknowledges them after commit."""
 
-    def __init__(self, settings: Settings, client_id: str, *, shared: bool) -> None:
+    def __init__(self, settings: Settings, client_id: str, *, shared: bool, drain: bool = False) -> None:
         self._url = settings.require_mqtt()
+        # Draining takes a session's queued messages and subscribes to nothing (ingest/sessions.py).
+        self._drain = drain
         self._topic = subscription(settings.ingest_share_group if shared else None)
         # The form not in use, dropped on connect in case this session used it before.
         self._other_topic = subscription(None if shared else settings.ingest_share_group)
@@ -43,6 +45,7 @@ class MqttSource:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_unsubscribe = self._on_unsubscribe
         self._properties = Properties(PacketTypes.CONNECT)
         self._properties.SessionExpiryInterval = settings.ingest_session_expiry_s
         self._properties.ReceiveMaximum = settings.ingest_receive_maximum
@@ -52,6 +55,7 @@ class MqttSource:
         self.connected = False
         self.subscribed = False
         self.pending: list[Inbound] = []
+        self.last_activity = time.monotonic()  # of the last connect, unsubscribe or message
 
     def _on_connect(
         self, client: mqtt.Client, _u: object, flags: mqtt.ConnectFlags, reason: object, _p: object
@@ -68,8 +72,15 @@ class MqttSource:
         self._backoff = 0.5
         metrics.BROKER_CONNECTED.set(1)
         logger.info("connected to broker (session present: %s)", flags.session_present)
+        self.last_activity = time.monotonic()
+        if self._drain:
+            client.unsubscribe([self._topic, self._other_topic])
+            return
         client.unsubscribe(self._other_topic)
         client.subscribe(self._topic, qos=QOS)
+
+    def _on_unsubscribe(self, _c: mqtt.Client, _u: object, _mid: int, _r: object, _p: object) -> None:
+        self.last_activity = time.monotonic()
 
     def _on_subscribe(
         self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: Properties | None
@@ -90,6 +101,7 @@ class MqttSource:
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "replace")
         self.pending.append(Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), self._session))
+        self.last_activity = time.monotonic()
 
     def start(self) -> None:
         """Connect (asynchronously; `pump` completes it and reconnects after any loss)."""
@@ -134,10 +146,21 @@ class MqttSource:
             if item.qos and item.session == current:
                 ack(item.mid, item.qos)
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Disconnect after the acknowledgements already queued have gone out."""
+    def idle_for(self) -> float:
+        """Seconds connected with nothing received (0 while disconnected)."""
+        return time.monotonic() - self.last_activity if self.connected else 0.0
+
+    def close(self, timeout: float = 2.0, *, end_session: bool = False) -> None:
+        """Disconnect after the acknowledgements already queued have gone out.
+
+        `end_session` sets the session's expiry to 0 on the way out: the broker discards it.
+        """
         deadline = time.monotonic() + timeout
         while self._client.want_write() and time.monotonic() < deadline:
             self._client.loop_write()
-        self._client.disconnect()
+        properties = None
+        if end_session:
+            properties = Properties(PacketTypes.DISCONNECT)
+            properties.SessionExpiryInterval = 0
+        self._client.disconnect(properties=properties)
         self._client.loop(timeout=0.1)

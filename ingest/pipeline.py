@@ -7,14 +7,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import psycopg
 from psycopg_pool import ConnectionPool
 
 from core.config import Settings
 from core.contract.codec import Reason
 from core.db import rollups
-from core.db.maintenance import Maintainer
-from core.db.pool import open_pool
 from core.registry import service as registry
 from core.registry.models import DeviceRef
 from ingest import metrics, store
@@ -25,15 +22,22 @@ from ingest.worker import BatchWorker
 
 logger = logging.getLogger(__name__)
 
+# A drained session is ended after this long with nothing more coming: the broker sends a
+# session's queued messages right after CONNACK, so a quiet second or two means it is empty.
+DRAIN_IDLE_S = 2.0
+
 
 class IngestWorker(BatchWorker):
     """Stores device messages in TimescaleDB and rejects in `ingest_rejects`."""
 
-    def __init__(self, settings: Settings, pool: ConnectionPool, name: str, *, shared: bool) -> None:
+    def __init__(
+        self, settings: Settings, pool: ConnectionPool, name: str, *, shared: bool, drain: bool = False
+    ) -> None:
         super().__init__(
-            MqttSource(settings, name, shared=shared),
+            MqttSource(settings, name, shared=shared, drain=drain),
             batch_size=settings.ingest_batch_size,
             batch_ms=settings.ingest_batch_ms,
+            stop_when_idle_s=DRAIN_IDLE_S if drain else None,
         )
         self.settings = settings
         self.pool = pool
@@ -74,31 +78,3 @@ class IngestWorker(BatchWorker):
             "pending": len(self.source.pending) + self.in_flight,
             "seconds_since_commit": round(time.time() - last, 3) if last else None,
         }
-
-
-def run_worker(settings: Settings, index: int = 0, workers: int = 1) -> None:
-    """Run worker `index` of `workers` until SIGTERM; worker 0 also runs the maintenance job."""
-    name = f"{settings.ingest_client_id}-{index}"
-    pool = open_pool(settings, name=name, max_size=2, configure=store.prepare_connection)
-    maintainer = Maintainer(settings) if index == 0 else None
-    server = None
-    try:
-        worker = IngestWorker(settings, pool, name, shared=workers > 1)
-        if settings.ingest_metrics_port:
-            server = metrics.serve(
-                settings.ingest_metrics_host, settings.ingest_metrics_port + index, worker.health
-            )
-        if maintainer:
-            maintainer.start()
-        logger.info("worker %s started", name)
-        worker.run()
-    except psycopg.OperationalError:
-        logger.exception("worker %s could not reach the database", name)
-        raise
-    finally:
-        if maintainer:
-            maintainer.stop()
-        if server:
-            server.shutdown()
-        pool.close()
-        logger.info("worker %s stopped", name)

@@ -20,3 +20,17 @@ class INGEST:
     copy_rejects: Final = (
         "COPY ingest_rejects (received_at, topic, reason, detail, payload, payload_size, worker) FROM STDIN"
     )
+
+
+class SESSIONS:
+    """Leases on broker sessions and replica slots (advisory locks keyed by a 64-bit text hash)."""
+
+    try_lock: Final = "SELECT pg_try_advisory_lock(hashtextextended(%(key)s, 0))"
+    register: Final = """
+        INSERT INTO ingest_sessions (client_id, host) VALUES (%(client_id)s, %(host)s)
+        ON CONFLICT (client_id) DO UPDATE SET host = EXCLUDED.host, started_at = now(), last_seen = now()"""
+    seen: Final = "UPDATE ingest_sessions SET last_seen = now() WHERE client_id = %(client_id)s"
+    stale: Final = """
+        SELECT client_id FROM ingest_sessions
+        WHERE last_seen < now() - make_interval(secs => %(after_s)s) ORDER BY client_id"""
+    forget: Final = "DELETE FROM ingest_sessions WHERE client_id = %(client_id)s"

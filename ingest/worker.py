@@ -35,8 +35,19 @@ TRANSIENT = (psycopg.OperationalError, PoolTimeout)
 class BatchWorker:
     """Pulls messages from a source, hands batches to `process`, acknowledges after commit."""
 
-    def __init__(self, source: MqttSource, *, batch_size: int, batch_ms: int, drain_s: float = 20.0) -> None:
+    def __init__(
+        self,
+        source: MqttSource,
+        *,
+        batch_size: int,
+        batch_ms: int,
+        drain_s: float = 20.0,
+        stop_when_idle_s: float | None = None,
+    ) -> None:
         self.source = source
+        # Set for a worker that empties a session and ends: it stops once the source has been
+        # connected this long with nothing received and everything received is committed.
+        self.stop_when_idle_s = stop_when_idle_s
         self.batch_size = batch_size
         self.batch_s = batch_ms / 1000
         self.drain_s = drain_s
@@ -63,15 +74,20 @@ class BatchWorker:
 
     def run(self) -> None:
         """Loop until asked to stop, then commit what was received and disconnect."""
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.request_stop)
+            signal.signal(signal.SIGINT, self.request_stop)
         writer = threading.Thread(target=self._write_loop, name="yiju-writer", daemon=True)
         writer.start()
         self.source.start()
         first_at = 0.0
+        emptied = False
         while not self.stopping:
             self._ack_committed()
             pending = self.source.pending
+            if not pending and self._emptied():
+                emptied = True
+                break
             if not pending:
                 self.source.pump(timeout=0.2)
                 first_at = time.monotonic()
@@ -83,7 +99,12 @@ class BatchWorker:
             self._hand_over()
             first_at = time.monotonic()
         self._drain(writer)
-        self.source.close()
+        # an emptied session is ended only when everything it held is committed and acknowledged
+        self.source.close(end_session=emptied and not self.source.pending and self.in_flight == 0)
+
+    def _emptied(self) -> bool:
+        idle = self.stop_when_idle_s
+        return idle is not None and self.in_flight == 0 and self.source.idle_for() >= idle
 
     def _hand_over(self) -> None:
         items = self.source.pending[: self.batch_size]

@@ -121,6 +121,15 @@ def test_host_ports_do_not_collide(compose: dict[str, Any]) -> None:
     assert len(published) == len(set(published)), published
 
 
+def test_ingest_scales_as_replicas_each_with_its_own_sessions(compose: dict[str, Any]) -> None:
+    ingest = services(compose)["ingest"]
+    replicas = ingest.get("deploy", {}).get("replicas", 1)
+    slots = int(ingest["environment"]["YIJU_INGEST_REPLICA_SLOTS"])
+    assert 1 < replicas <= slots
+    # replicas cannot share a fixed host port or container name
+    assert "ports" not in ingest and "container_name" not in ingest
+
+
 def test_grafana_gets_its_provisioning_and_dashboards(compose: dict[str, Any]) -> None:
     _, grafana = service_using(compose, "grafana/grafana-oss")
     volumes = mounts(grafana)
