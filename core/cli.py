@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
+from urllib.parse import unquote
 
 import psycopg
 import typer
@@ -24,6 +26,9 @@ db_app = typer.Typer(help="Database schema and upkeep.", no_args_is_help=True)
 broker_app = typer.Typer(help="Broker accounts (Mosquitto dynamic security).", no_args_is_help=True)
 communities_app = typer.Typer(help="Communities on the city map.", no_args_is_help=True)
 devices_app = typer.Typer(help="Devices and their MQTT credentials.", no_args_is_help=True)
+
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,63}$")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -70,14 +75,44 @@ def db_stats(window: Annotated[str, typer.Option(help="PostgreSQL interval")] = 
 
 @broker_app.command("bootstrap")
 def broker_bootstrap() -> None:
-    """Create or update the ingest account and its ACL from YIJU_MQTT_URL."""
+    """Create or update the ingest account from YIJU_MQTT_URL, and the notifier's account (it announces
+    critical alarms) from YIJU_NOTIFY_MQTT_URL if set, with their ACLs."""
     settings = get_settings()
-    url = settings.require_mqtt()
+    url, notifier = settings.require_mqtt(), settings.notify_mqtt_url
     if not url.username or not url.password:
         raise _fail("YIJU_MQTT_URL must carry the ingest account's user and password")
+    if notifier is not None and (not notifier.username or not notifier.password):
+        raise _fail("YIJU_NOTIFY_MQTT_URL must carry the notifier account's user and password")
     with dynsec.connect(settings.require_mqtt_admin()) as broker:
         broker.ensure_ingest_account(url.username, url.password)
-    console.print(f"broker account {url.username!r} ready")
+        console.print(f"broker account {url.username!r} ready")
+        if notifier is not None:
+            broker.ensure_notify_account(unquote(notifier.username or ""), unquote(notifier.password or ""))
+            console.print(f"broker account {notifier.username!r} ready")
+
+
+@broker_app.command("add-alarm-reader")
+def broker_add_alarm_reader(
+    username: Annotated[str, typer.Option("--username", help="the operator tool's MQTT username")],
+    communities: Annotated[list[str], typer.Option("--community", help="repeat for each community")],
+) -> None:
+    """Create a read-only account for an operator's tool (or give it a new password and more
+    communities): it may subscribe to community/<id>/alarms/# of these communities only. Prints the
+    password once."""
+    settings = get_settings()
+    if not _USERNAME.match(username):
+        raise _fail(f"--username must match {_USERNAME.pattern}")
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        unknown = [c for c in communities if not registry.community_exists(conn, c)]
+    if unknown:
+        raise _fail(f"no such communities: {', '.join(unknown)}")
+    password = dynsec.new_password()
+    with dynsec.connect(settings.require_mqtt_admin()) as broker:
+        try:
+            broker.ensure_alarm_reader(username, password, communities)
+        except dynsec.BrokerAdminError as error:
+            raise _fail(str(error)) from None
+    typer.echo(f"username={username}\npassword={password}")
 
 
 @broker_app.command("forget-sessions")

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyUrl, Field, UrlConstraints, ValidationError, field_validator
+from pydantic import AnyHttpUrl, AnyUrl, Field, UrlConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.contract.topics import TS_MAX_FUTURE_S, TS_MAX_PAST_DAYS
@@ -105,12 +105,30 @@ class Settings(BaseSettings):
         500, ge=10, description="devices per kind whose history the models are fitted on"
     )
 
+    # `yiju notify`: critical alarms opened, acknowledged or cleared, announced on
+    # community/<id>/alarms/critical (QoS 1) and to a webhook.
+    notify_mqtt_url: MqttUrl | None = Field(
+        None, description="mqtt:// account the notifier publishes with; unset: not on MQTT"
+    )
+    notify_webhook_url: AnyHttpUrl | None = Field(
+        None, description="the same announcements are POSTed here as JSON; unset or empty: no webhook"
+    )
+    notify_timeout_s: float = Field(5.0, gt=0, le=60, description="per delivery attempt")
+    notify_max_age_s: float = Field(
+        3600.0, ge=10, description="an announcement not delivered by then is skipped, not sent late"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str) -> str:
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql://")
         return value
+
+    @field_validator("notify_webhook_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # docker compose passes an unset ${VAR:-} as ""
 
     @field_validator("api_timezone")
     @classmethod

@@ -103,6 +103,7 @@ def test_commands_are_yiju_subcommands(compose: dict[str, Any]) -> None:
     assert paths["migrate"] == [["db", "migrate"], ["broker", "bootstrap"]]
     assert paths["ingest"] == [["ingest"]]
     assert paths["analytics"] == [["analytics", "run"]]
+    assert paths["notify"] == [["notify"]]
     assert paths["api"] == [["api"]]
     assert paths["simulator"] == [["simulate", "run"]]
     assert paths["parking"] == [["parking", "tick"]]

@@ -11,6 +11,7 @@ from core.cli import broker_app, communities_app, db_app, devices_app
 from core.config import SettingsError
 from grafana.cli import app as grafana_app
 from ingest import cli as ingest_cli
+from notify import cli as notify_cli
 from simulators.cli import contract_app, simulate_app
 
 app = typer.Typer(help="Yiju (宜居): smart-community IoT and facilities operations.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.command("ingest")(ingest_cli.run)
 app.add_typer(bench_app, name="bench")
 app.add_typer(analytics_app, name="analytics")
 app.command("api")(api_cli.run)
+app.command("notify")(notify_cli.run)
 app.add_typer(api_cli.auth_app, name="auth")
 app.add_typer(api_cli.parking_app, name="parking")
 app.add_typer(grafana_app, name="grafana")

@@ -20,13 +20,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import AnyUrl
 
 from core.broker.client import host_port, make_client
-from core.contract.topics import ROOT
+from core.contract.topics import ROOT, alarm_topic_filter, is_valid_id
 
 logger = logging.getLogger(__name__)
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 INGEST_ROLE = "yiju-ingest"
+NOTIFY_ROLE = "yiju-notify"
 # Devices per dynamic-security message: large enough to amortise the plugin's file rewrite,
 # small enough to stay below the broker's max_packet_size (64 KiB; ~0.5 KiB per device).
 BATCH = 50
@@ -43,6 +44,11 @@ def new_password() -> str:
 
 def device_role(device_id: str) -> str:
     return f"device-{device_id}"
+
+
+def alarm_reader_role(community_id: str) -> str:
+    """The role that may subscribe to one community's alarm announcements."""
+    return f"alarms-{community_id}"
 
 
 class DynSec:
@@ -213,6 +219,52 @@ class DynSec:
             },
         ]
         self.ensure_service_account(username, password, INGEST_ROLE, acls)
+
+    def ensure_notify_account(self, username: str, password: str) -> None:
+        """The notifier's account: may publish alarm announcements of any community; subscribe to nothing."""
+        acls = [{"acltype": "publishClientSend", "topic": alarm_topic_filter("+"), "allow": True}]
+        self.ensure_service_account(username, password, NOTIFY_ROLE, acls)
+
+    def ensure_alarm_reader(self, username: str, password: str, community_ids: Sequence[str]) -> None:
+        """An operator tool's account: may subscribe to these communities' alarm announcements only
+        (and publish nothing). An existing reader gets the new password and the added communities; an
+        account of another kind (a device, a service) is refused, never changed."""
+        if not community_ids or not all(map(is_valid_id, community_ids)):  # an id is part of an ACL
+            raise BrokerAdminError(f"community ids must match the contract's pattern: {community_ids}")
+        roles = [alarm_reader_role(c) for c in community_ids]
+        self.run(
+            [
+                {
+                    "command": "createRole",
+                    "rolename": role,
+                    "acls": [{"acltype": "subscribePattern", "topic": alarm_topic_filter(c), "allow": True}],
+                }
+                for c, role in zip(community_ids, roles, strict=True)
+            ],
+            tolerate=("already exists",),
+        )
+        (found,) = self.run([{"command": "getClient", "username": username}], tolerate=("not found",))
+        if "error" in found:
+            create = {"command": "createClient", "username": username, "password": password}
+            self.run([{**create, "roles": [{"rolename": r} for r in roles]}])
+            return
+        held = {r.get("rolename", "") for r in found.get("data", {}).get("client", {}).get("roles", [])}
+        if not held or not all(r.startswith("alarms-") for r in held):
+            raise BrokerAdminError(f"{username!r} is an account of another kind, not an alarm reader")
+        self.run(
+            [
+                {"command": "setClientPassword", "username": username, "password": password},
+                *(
+                    {"command": "addClientRole", "username": username, "rolename": r}
+                    for r in roles
+                    if r not in held
+                ),
+            ]
+        )
+
+    def remove_account(self, username: str) -> None:
+        """Delete an account (its roles stay: others may hold them); its connection is closed."""
+        self.run([{"command": "deleteClient", "username": username}], tolerate=("not found",))
 
 
 @contextmanager

@@ -236,6 +236,23 @@ class ElevatorFaultCleared(Envelope, tag_field="event", tag="fault_cleared"):
     fault: ElevatorFaultType
 
 
+# --- what analytics announces (not a device payload: no envelope, not in PAYLOADS) -------------
+
+
+class AlarmNotice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A critical alarm opened or cleared, published on `alarm_topic` (and POSTed to the webhook)."""
+
+    id: Annotated[int, Meta(ge=1, description="the alarm's id in the API (/v1/alarms)")]
+    community_id: str
+    device_id: str
+    type: str
+    severity: Literal["critical", "major", "minor", "warning"]
+    status: Literal["active-unacknowledged", "active-acknowledged", "cleared"]
+    first_seen: Ts
+    cleared_at: Ts | None = None
+    explanation: str = ""
+
+
 # --- the map every consumer reads ------------------------------------------------------------------
 
 ChargerEvent = SessionStart | SessionStop | ChargerFault | ChargerFaultCleared

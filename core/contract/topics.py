@@ -1,4 +1,6 @@
-"""Contract v1 topics: `community/{community_id}/{kind}/{device_id}/{channel}`."""
+"""Contract v1 topics: `community/{community_id}/{kind}/{device_id}/{channel}` from devices, and
+`community/{community_id}/alarms/{severity}` from analytics (one level shorter, so that no device
+filter matches it)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import NamedTuple
 CONTRACT_VERSION = 1
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
 ROOT = "community"
+ALARMS = "alarms"
 MAX_PAYLOAD_BYTES = 16 * 1024
 # Default acceptance window for `ts` around the time ingest receives a message (tunable in
 # settings): clocks may run a little ahead; history may be backfilled up to this far back.
@@ -92,3 +95,13 @@ def subscription(share_group: str | None = None) -> str:
     """The filter ingest subscribes to; shared when a group is given."""
     base = f"{ROOT}/+/+/+/+"
     return f"$share/{share_group}/{base}" if share_group else base
+
+
+def alarm_topic(community_id: str, severity: str = "critical") -> str:
+    """Where analytics announces a community's alarms of one severity (only critical ones, in v1)."""
+    return f"{ROOT}/{community_id}/{ALARMS}/{severity}"
+
+
+def alarm_topic_filter(community_id: str) -> str:
+    """The filter covering one community's alarm topics (`+`: every community's)."""
+    return f"{ROOT}/{community_id}/{ALARMS}/#"

@@ -109,3 +109,38 @@ def test_bootstrap_again_leaves_a_running_ingest_connected(
     pub.close()
     wait_until(lambda: fleet.count_rows("parking_space_telemetry") == 1, 30, "message stored")
     assert ingest.log.read_text().count("disconnected from broker") == kicks
+
+
+def test_bootstrap_makes_the_notifier_account_and_add_alarm_reader_a_read_only_one(
+    cli: CliRunner, settings: Settings, fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (lift,) = fleet.add(Kind.ELEVATOR)
+    host, port = settings.require_mqtt().host, settings.require_mqtt().port
+    notifier, password = f"t-notify-{secrets.token_hex(3)}", secrets.token_hex(12)
+    monkeypatch.setenv("YIJU_NOTIFY_MQTT_URL", f"mqtt://{notifier}:{password}@{host}:{port}")
+    reader = f"t-tool-{secrets.token_hex(3)}"
+    try:
+        result = cli.invoke(app, ["broker", "bootstrap"])
+        assert result.exit_code == 0 and f"{notifier!r} ready" in result.output, result.output
+        add = ["broker", "add-alarm-reader", "--username", reader, "--community", fleet.community_id]
+        result = cli.invoke(app, add)
+        assert result.exit_code == 0, result.output
+        creds = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+        for username, secret in ((notifier, password), (reader, creds["password"])):
+            pub = Publisher(settings, username, secret)
+            pub.close()
+            assert pub.refused is None, username
+        # a device's (or a service's) account is never turned into a reader
+        result = cli.invoke(
+            app, ["broker", "add-alarm-reader", "--username", lift.id, "--community", fleet.community_id]
+        )
+        assert result.exit_code == 2 and "another kind" in result.output
+        result = cli.invoke(app, [*add[:-1], "nowhere-x"])
+        assert result.exit_code == 2 and "no such communities: nowhere-x" in result.output
+    finally:
+        for username in (notifier, reader):
+            fleet.broker.remove_account(username)
+        fleet.broker.run(
+            [{"command": "deleteRole", "rolename": dynsec.alarm_reader_role(fleet.community_id)}],
+            tolerate=("not found",),
+        )

@@ -25,6 +25,11 @@ def test_missing_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch
         ),
         ("YIJU_MQTT_URL", "http://u:p@h:1883", "YIJU_MQTT_URL: URL scheme should be 'mqtt'"),
         ("YIJU_INGEST_BATCH_SIZE", "0", "YIJU_INGEST_BATCH_SIZE: Input should be greater than or equal to 1"),
+        (
+            "YIJU_NOTIFY_WEBHOOK_URL",
+            "ftp://ops.example.org/hook",
+            "YIJU_NOTIFY_WEBHOOK_URL: URL scheme should be 'http' or 'https'",
+        ),
     ],
 )
 def test_invalid_values_are_explained(
@@ -63,3 +68,9 @@ def test_to_env_round_trips(monkeypatch: pytest.MonkeyPatch) -> None:
     rebuilt = Settings()  # type: ignore[call-arg]
     assert rebuilt.ingest_batch_size == 77 and rebuilt.ingest_metrics_port == 0
     assert rebuilt.model_copy(update={"ingest_metrics_port": settings.ingest_metrics_port}) == settings
+
+
+def test_an_empty_webhook_url_means_no_webhook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIJU_DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.setenv("YIJU_NOTIFY_WEBHOOK_URL", "")
+    assert Settings().notify_webhook_url is None  # type: ignore[call-arg]

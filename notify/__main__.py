@@ -1,0 +1,7 @@
+"""python -m notify."""
+
+import typer
+
+from notify.cli import run
+
+typer.run(run)
