@@ -28,7 +28,7 @@ ALARM_FOR: dict[str, str] = {
     "overrun_top": "overrun_top", "overrun_bottom": "overrun_bottom",
     "door_open_moving": "door_open_moving", "overspeed": "overspeed", "power_loss": "power_loss",
     "abnormal_vibration": "abnormal_vibration", "repeated_door_cycling": "repeated_door_cycling",
-    "alarm_button": "alarm_button",
+    "alarm_button": "alarm_button", "compartment_sensor_fault": "compartment_sensor_fault",
 }  # fmt: skip
 LEARNED_TYPE = "unusual_behaviour"  # the learned detectors' alarm: it may explain any silent fault
 NOT_ANOMALIES = frozenset({"reboot"})  # expected behaviour, not something to alarm on

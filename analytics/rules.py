@@ -46,6 +46,13 @@ class Limits:
     flaps: int = 6  # occupancy changes ...
     flap_window: timedelta = timedelta(minutes=30)  # ... within this long
     night_trips: int = 4  # trips in an hour between 00:30 and 04:00
+    # A locker reading more compartments full than its deposits and pickups explain: two at once,
+    # because one lost or late event (or a reading taken between door and event) shifts the count
+    # by one; held for half an hour, three readings at the usual 10-minute cadence, so a race
+    # between a reading and an event (corrected by the next reading) never opens one.
+    phantom_compartments: int = 2
+    phantom_for: timedelta = timedelta(minutes=30)
+    phantom_baseline: timedelta = timedelta(hours=24)  # the count's lowest level in this long is normal
     silent_periods: float = 3.0  # expected periods without a message before a device is silent
     # a parcel not picked up after this long is overdue (the API's setting, the one copy)
     parcel_overdue: timedelta = timedelta(hours=Settings.model_fields["api_parcel_overdue_hours"].default)
@@ -342,6 +349,62 @@ def moving_with_door_open(frames: Frames) -> Iterator[Detection]:
     )
 
 
+def lockers(frames: Frames, limits: Limits) -> Iterator[Detection]:
+    """Compartments that read full with no deposit to explain it (a compartment's sensor fault).
+
+    Between two readings, the change of `compartments_occupied` should equal the deposits minus
+    the pickups reported in between; what it does not explain is summed per locker. Only changes
+    are compared, so a window starting with parcels already waiting needs no inventory; the sum's
+    lowest level over `phantom_baseline` is taken as normal, so that one lost event is forgotten
+    within a day instead of shifting the count for good."""
+    tele = _frame(frames, "parcel_locker_telemetry")
+    if tele.empty:
+        return
+    tele = tele.reset_index(drop=True).assign(reading=lambda df: df.index)
+    events = _frame(frames, "parcel_locker_events")
+    net = pd.Series(0.0, index=tele.index)
+    if not events.empty:
+        moves = events[events["event"].isin(["deposit", "pickup"])].sort_values("ts")
+        # an event before a locker's first reading has no earlier reading to be compared with
+        moves = moves[moves["ts"] > moves["device_id"].map(tele.groupby("device_id")["ts"].min())]
+        # each event counts towards the first reading at or after it
+        owner = pd.merge_asof(
+            moves[["device_id", "ts", "event"]], tele[["device_id", "ts", "reading"]].sort_values("ts"),
+            on="ts", by="device_id", direction="forward",
+        ).dropna(subset=["reading"])  # fmt: skip
+        sign = owner["event"].map({"deposit": 1.0, "pickup": -1.0})
+        net = sign.groupby(owner["reading"].astype(int)).sum().reindex(tele.index, fill_value=0.0)
+    step = tele.groupby("device_id", sort=False)["compartments_occupied"].diff().fillna(0.0)
+    drift = (step - net).groupby(tele["device_id"], sort=False).cumsum()
+    # the frame is sorted by device and ts, so the groups' rolling minima come back in its order
+    floor = drift.to_frame("drift").assign(ts=tele["ts"], device_id=tele["device_id"])
+    floor = floor.groupby("device_id", sort=False).rolling(limits.phantom_baseline, on="ts")["drift"].min()
+    excess = (drift - floor.to_numpy()).round().astype(int)
+    tele = tele.assign(excess=excess, high=excess >= limits.phantom_compartments)
+    for device_id, rows in tele[tele["device_id"].isin(tele.loc[tele["high"], "device_id"])].groupby(
+        "device_id", sort=False
+    ):
+        since: Any = None
+        peak = 0
+        for ts, high, n in rows[["ts", "high", "excess"]].itertuples(index=False):
+            if high:
+                peak = max(peak, n) if since is not None else n
+                since = ts if since is None else since
+                continue
+            if since is not None and ts - since >= limits.phantom_for:
+                yield _phantom(str(device_id), since, ts, ts, peak)
+            since = None
+        if since is not None and rows["ts"].iloc[-1] - since >= limits.phantom_for:
+            yield _phantom(str(device_id), since, rows["ts"].iloc[-1], None, peak)
+
+
+def _phantom(device_id: str, since: datetime, last: datetime, cleared: datetime | None, n: int) -> Detection:
+    return Detection(
+        device_id, "compartment_sensor_fault", "rule:pattern", "minor", since, last, cleared,
+        f"{n} more compartments read full than deposits and pickups explain",
+    )  # fmt: skip
+
+
 def detect(
     frames: Frames, kinds: dict[str, Kind], rated_kw: dict[str, float], end: datetime, limits: Limits
 ) -> list[Detection]:
@@ -349,6 +412,6 @@ def detect(
     found = [
         *fault_events(frames), *offline(frames), *silent(frames, kinds, end, limits),
         *chargers(frames, rated_kw, limits), *parking(frames, limits), *night_trips(frames, limits),
-        *moving_with_door_open(frames),
+        *moving_with_door_open(frames), *lockers(frames, limits),
     ]  # fmt: skip
     return sorted(found, key=lambda d: (d.first_seen, d.device_id, d.type))

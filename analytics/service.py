@@ -24,6 +24,9 @@ from analytics.models import Detection
 from analytics.queries import ANALYTICS
 from core.contract.topics import Kind
 
+# alarm types whose rule reads a history of its own below, longer than the slow cycle's window
+OWN_HISTORY = ("silent", "compartment_sensor_fault")
+LOCKER_TABLES = ("parcel_locker_telemetry", "parcel_locker_events")
 EVENT_TABLES = sorted(t for t in COLUMNS if t.endswith("_events") or t == "device_status")
 FAST_DETECTORS = ["rule:event", "rule:status"]
 
@@ -75,9 +78,10 @@ def run_once(
     changed = 0
     if not fast:
         kinds, rated = registry(conn)
-        found = [d for d in rules.detect(frames, kinds, rated, until, limits) if d.type != "silent"]
+        found = [d for d in rules.detect(frames, kinds, rated, until, limits) if d.type not in OWN_HISTORY]
         changed += silence(conn, kinds, until, limits)
         changed += overdue(conn, until, limits)
+        changed += phantoms(conn, until, limits)
     changed += store.record(conn, found)
     return Cycle(since, until, sum(len(f) for f in frames.values()), len(found), changed)
 
@@ -160,3 +164,15 @@ def run_learned(
     frames = read(conn, tables, since - context, closed)
     found = learned.detect(frames, models, since)
     return Cycle(since, closed, sum(len(f) for f in frames.values()), len(found), store.record(conn, found))
+
+
+def phantoms(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:
+    """Lockers reading compartments full that no deposit explains, judged over the rule's baseline
+    (a day) and not the slow cycle's window: such a fault lasts hours, and the window would lose
+    sight of it and never clear it. An open alarm the rule no longer sees is cleared."""
+    frames = read(conn, LOCKER_TABLES, now - limits.phantom_baseline - timedelta(hours=2), now)
+    found = list(rules.lockers(frames, limits))
+    ongoing = {d.device_id for d in found if d.cleared_at is None}
+    open_ = {r[0] for r in conn.execute(ANALYTICS.open_of_type, ("compartment_sensor_fault",)).fetchall()}
+    gone = [(device_id, "compartment_sensor_fault", now) for device_id in open_ - ongoing]
+    return store.record(conn, found) + store.clear(conn, gone)

@@ -25,7 +25,7 @@ from simulators.community import load_community, resolve
 START = datetime(2026, 3, 2, tzinfo=UTC)
 RATES = FaultRates.uniform(
     0.03, charger_fault=0.3, over_temperature_drift=0.3, meter_stuck=0.3, meter_backwards=0.3,
-    power_spike=0.3, gate_fault=0.5, door_left_open=0.5, locker_fault=0.5, compartment_sensor_fault=0.5,
+    power_spike=0.3, gate_fault=0.5, door_left_open=0.5, locker_fault=0.5, compartment_sensor_fault=1.0,
     entrapment=0.1, door_open_moving=0.1, stop_outside_door_zone=0.1, elevator_fault=0.2,
     night_trips=0.2, vibration_rising=0.05, sensor_stuck=0.05,
 )  # fmt: skip

@@ -127,6 +127,39 @@ def test_a_locker_with_an_overdue_parcel_has_one_alarm_until_it_is_picked_up(
     assert [r[1] for r in conn.execute(query, ([waiting, emptied],)).fetchall()] == ["cleared"]
 
 
+def test_compartments_reading_full_without_deposits_raise_one_alarm_cleared_when_they_read_right(
+    conn: psycopg.Connection, fleet: Fleet
+) -> None:
+    faulty, busy = (d.id for d in fleet.add(Kind.PARCEL_LOCKER, 2))
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    reading = (
+        "INSERT INTO parcel_locker_telemetry (device_id, ts, boot, seq, compartments_total,"
+        " compartments_occupied, temperature_c) VALUES (%s, %s, 0, %s, 24, %s, 20)"
+    )
+    event = (
+        "INSERT INTO parcel_locker_events (device_id, ts, boot, seq, event, compartment, parcel_id)"
+        " VALUES (%s, %s, 0, %s, %s, %s, %s)"
+    )
+    for i in range(36):  # every 10 minutes for 6 hours
+        t = start + timedelta(minutes=10 * i)
+        # three compartments read full from the second to the fourth hour, with nothing deposited
+        conn.execute(reading, (faulty, t, i, 5 + (3 if 12 <= i < 24 else 0)))
+        # the busy locker fills for real: each step is a deposit reported just before the reading
+        if 12 <= i < 24:
+            conn.execute(event, (busy, t - timedelta(minutes=2), 100 + i, "deposit", i, f"p-{i}"))
+        conn.execute(reading, (busy, t, i, 5 + max(0, min(i, 23) - 11)))
+    query = (
+        "SELECT device_id, status FROM anomalies"
+        " WHERE type = 'compartment_sensor_fault' AND device_id = ANY(%s)"
+    )
+    during = start + timedelta(hours=3, minutes=5)
+    service.phantoms(conn, during, Limits())
+    service.phantoms(conn, during + timedelta(minutes=1), Limits())  # the next cycle extends it
+    assert conn.execute(query, ([faulty, busy],)).fetchall() == [(faulty, "active-unacknowledged")]
+    service.phantoms(conn, start + timedelta(hours=6), Limits())
+    assert conn.execute(query, ([faulty, busy],)).fetchall() == [(faulty, "cleared")]
+
+
 @pytest.mark.slow
 def test_an_entrapment_is_a_critical_alarm_seconds_after_ingest(
     settings: Settings, conn: psycopg.Connection, fleet: Fleet, ingest: IngestProcess
