@@ -63,7 +63,10 @@ def db_stats(window: Annotated[str, typer.Option(help="PostgreSQL interval")] = 
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         rows = stats.recent_rows(conn, window)
         rejects = stats.recent_rejects(conn, window)
-    table = Table(title=f"Yiju ingest, last {window}")
+        seconds = stats.window_seconds(conn, window)
+    stored = sum(count for _, count, _ in rows)
+    rate = f"{stored / seconds:.1f} messages/s stored" if seconds > 0 else ""
+    table = Table(title=f"Yiju ingest, last {window}", caption=rate)
     for column in ("table", "rows", "last ingested"):
         table.add_column(column)
     for name, count, last in rows:

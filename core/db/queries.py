@@ -65,6 +65,7 @@ class STATS:
         SELECT {name}::text, count(*), max(ingested_at) FROM {table}
         WHERE ingested_at > now() - %(window)s::interval
           AND ts > now() - %(window)s::interval - INTERVAL '2 days'"""
+    window_seconds: Final = "SELECT extract(epoch FROM %(window)s::interval)::float8"
     rejects_recent: Final = """
         SELECT reason, count(*) FROM ingest_rejects
         WHERE received_at > now() - %(window)s::interval GROUP BY reason ORDER BY 2 DESC"""

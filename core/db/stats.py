@@ -25,3 +25,9 @@ def recent_rows(
 def recent_rejects(conn: psycopg.Connection, window: str = "10 minutes") -> list[tuple[str, int]]:
     """(reason, count) of messages rejected in the window."""
     return [(r[0], r[1]) for r in conn.execute(STATS.rejects_recent, {"window": window}).fetchall()]
+
+
+def window_seconds(conn: psycopg.Connection, window: str) -> float:
+    """The length of a PostgreSQL interval, in seconds."""
+    row = conn.execute(STATS.window_seconds, {"window": window}).fetchone()
+    return float(row[0]) if row else 0.0

@@ -144,3 +144,23 @@ def test_bootstrap_makes_the_notifier_account_and_add_alarm_reader_a_read_only_o
             [{"command": "deleteRole", "rolename": dynsec.alarm_reader_role(fleet.community_id)}],
             tolerate=("not found",),
         )
+
+
+def test_db_stats_counts_what_was_stored_lately_and_its_rate(
+    cli: CliRunner, conn: psycopg.Connection, fleet: Fleet
+) -> None:
+    (space,) = fleet.add(Kind.PARKING_SPACE)
+    conn.execute(
+        "INSERT INTO parking_space_telemetry (device_id, ts, boot, seq, occupied, battery_pct, rssi_dbm)"
+        " SELECT %s, now() - make_interval(secs => i), 0, i, true, 80, -70 FROM generate_series(1, 120) i",
+        (space.id,),
+    )
+    result = cli.invoke(app, ["db", "stats", "--window", "1 minute"])
+    assert result.exit_code == 0, result.output
+    counts = {
+        cells[1].strip(): int(cells[2])
+        for line in result.output.splitlines()
+        if len(cells := line.split("│")) > 3 and cells[2].strip().isdigit() and "rejected" not in line
+    }
+    assert counts["parking_space_telemetry"] >= 120  # ingested just now (ingested_at defaults to now)
+    assert f"{sum(counts.values()) / 60:.1f} messages/s stored" in result.output
