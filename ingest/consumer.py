@@ -70,7 +70,8 @@ class MqttSource:
         self._session += 1
         self.connected = True
         self._backoff = 0.5
-        metrics.BROKER_CONNECTED.set(1)
+        if not self._drain:  # the gauge is the worker's own connection, not a drain's
+            metrics.BROKER_CONNECTED.set(1)
         logger.info("connected to broker (session present: %s)", flags.session_present)
         self.last_activity = time.monotonic()
         if self._drain:
@@ -92,7 +93,8 @@ class MqttSource:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self.connected = self.subscribed = False
-        metrics.BROKER_CONNECTED.set(0)
+        if not self._drain:
+            metrics.BROKER_CONNECTED.set(0)
         logger.warning("disconnected from broker: %s", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:

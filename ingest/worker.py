@@ -102,6 +102,10 @@ class BatchWorker:
         # an emptied session is ended only when everything it held is committed and acknowledged
         self.source.close(end_session=emptied and not self.source.pending and self.in_flight == 0)
 
+    def _gauge_pending(self) -> None:
+        if self.stop_when_idle_s is None:
+            metrics.PENDING.set(len(self.source.pending) + self.in_flight)
+
     def _emptied(self) -> bool:
         idle = self.stop_when_idle_s
         return idle is not None and self.in_flight == 0 and self.source.idle_for() >= idle
@@ -111,7 +115,7 @@ class BatchWorker:
         del self.source.pending[: self.batch_size]
         self.in_flight += len(items)
         metrics.RECEIVED.inc(len(items))
-        metrics.PENDING.set(len(self.source.pending) + self.in_flight)
+        self._gauge_pending()
         self._todo.put_nowait(items)
 
     def _ack_committed(self) -> None:
@@ -122,7 +126,7 @@ class BatchWorker:
                 return
             self.source.ack(items)
             self.in_flight -= len(items)
-            metrics.PENDING.set(len(self.source.pending) + self.in_flight)
+            self._gauge_pending()
 
     def _drain(self, writer: threading.Thread) -> None:
         """Commit and acknowledge what was received, reading nothing new (the broker keeps that).
@@ -174,8 +178,9 @@ class BatchWorker:
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_SIZE.observe(len(items))
         self.last_commit_at = time.time()
-        metrics.LAST_COMMIT.set(self.last_commit_at)
-        metrics.LAG.set(metrics.seconds_since(items[0].received_at))
+        if self.stop_when_idle_s is None:  # gauges describe the worker, not a session's drain
+            metrics.LAST_COMMIT.set(self.last_commit_at)
+            metrics.LAG.set(metrics.seconds_since(items[0].received_at))
         return True
 
     def _sleep(self, seconds: float) -> None:
