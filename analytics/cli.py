@@ -57,6 +57,7 @@ def once(
         typer.echo(
             f"rules: {cycle.rows} rows examined, {cycle.detections} detections, {cycle.changed} alarm changes"
         )
+        typer.echo(f"stuck parking sensors: {service.stuck(conn, until, Limits())} alarm changes")
         history = timedelta(seconds=settings.analytics_learned_history_s)
         models = service.fit_learned(conn, since, history, settings.analytics_learned_sample)
         if not models:

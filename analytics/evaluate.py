@@ -29,6 +29,7 @@ ALARM_FOR: dict[str, str] = {
     "door_open_moving": "door_open_moving", "overspeed": "overspeed", "power_loss": "power_loss",
     "abnormal_vibration": "abnormal_vibration", "repeated_door_cycling": "repeated_door_cycling",
     "alarm_button": "alarm_button", "compartment_sensor_fault": "compartment_sensor_fault",
+    "sensor_stuck": "sensor_stuck",
 }  # fmt: skip
 LEARNED_TYPE = "unusual_behaviour"  # the learned detectors' alarm: it may explain any silent fault
 NOT_ANOMALIES = frozenset({"reboot"})  # expected behaviour, not something to alarm on

@@ -25,6 +25,13 @@ class ANALYTICS:
               WHERE p.device_id = dep.device_id AND p.event = 'pickup' AND p.parcel_id = dep.parcel_id
                 AND p.ts >= dep.ts)
         GROUP BY dep.device_id"""
+    # parking sensors (community, type, hours) and gates, for the stuck-sensor clues
+    parking_sensors: Final = """
+        SELECT s.sensor_device_id, s.community_id, s.space_type, s.availability FROM parking_spaces s
+        JOIN devices d ON d.id = s.sensor_device_id WHERE d.decommissioned_at IS NULL"""
+    gates: Final = (
+        "SELECT id, community_id FROM devices WHERE kind = 'parking_gate' AND decommissioned_at IS NULL"
+    )
     open_of_type: Final = "SELECT device_id FROM anomalies WHERE type = %s AND status <> 'cleared'"
     open_summary: Final = """
         SELECT severity, type, count(*) FROM anomalies WHERE status <> 'cleared'

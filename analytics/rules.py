@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -53,6 +54,25 @@ class Limits:
     phantom_compartments: int = 2
     phantom_for: timedelta = timedelta(minutes=30)
     phantom_baseline: timedelta = timedelta(hours=24)  # the count's lowest level in this long is normal
+    # A parking sensor stuck reading occupied (analytics/occupancy.py): a car reaches its space
+    # within `stuck_lead` of the gate (and leaves it as long before going out); a change undone
+    # within `stuck_hold` is a flapping sensor, not a car; the space must read on as occupied for
+    # `stuck_confirm`. A plate's home is the space seen with it at least `stuck_home_passages`
+    # times and in `stuck_home_share` of its passages. A gate silent for `stuck_gate_silence` may
+    # have missed cars. Opening hours end `stuck_grace` before a car is out of hours; a space
+    # open to visitors at all hours holds none for `stuck_max_stay` (an overnight guest included).
+    stuck_lead: timedelta = timedelta(minutes=5)
+    stuck_hold: timedelta = timedelta(minutes=10)
+    stuck_confirm: timedelta = timedelta(hours=1)
+    stuck_quiet: timedelta = timedelta(hours=1)
+    stuck_home_passages: int = 3
+    stuck_home_share: float = 0.4
+    stuck_gate_silence: timedelta = timedelta(minutes=15)
+    stuck_grace: timedelta = timedelta(hours=1)
+    stuck_max_stay: timedelta = timedelta(hours=12)
+    stuck_history: timedelta = timedelta(days=3)  # what the online check reads (homes need days)
+    # where opening hours are read (the API's setting: KPI days and report months begin there too)
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo(Settings.model_fields["api_timezone"].default))
     silent_periods: float = 3.0  # expected periods without a message before a device is silent
     # a parcel not picked up after this long is overdue (the API's setting, the one copy)
     parcel_overdue: timedelta = timedelta(hours=Settings.model_fields["api_parcel_overdue_hours"].default)

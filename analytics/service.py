@@ -18,7 +18,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from analytics import features, learned, rules, store
+from analytics import features, learned, occupancy, rules, store
 from analytics.frames import COLUMNS
 from analytics.models import Detection
 from analytics.queries import ANALYTICS
@@ -27,6 +27,7 @@ from core.contract.topics import Kind
 # alarm types whose rule reads a history of its own below, longer than the slow cycle's window
 OWN_HISTORY = ("silent", "compartment_sensor_fault")
 LOCKER_TABLES = ("parcel_locker_telemetry", "parcel_locker_events")
+PARKING_TABLES = ("parking_space_telemetry", "parking_gate_events", "parking_gate_telemetry")
 EVENT_TABLES = sorted(t for t in COLUMNS if t.endswith("_events") or t == "device_status")
 FAST_DETECTORS = ["rule:event", "rule:status"]
 
@@ -176,3 +177,25 @@ def phantoms(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> i
     open_ = {r[0] for r in conn.execute(ANALYTICS.open_of_type, ("compartment_sensor_fault",)).fetchall()}
     gone = [(device_id, "compartment_sensor_fault", now) for device_id in open_ - ongoing]
     return store.record(conn, found) + store.clear(conn, gone)
+
+
+def stuck(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:
+    """Parking sensors stuck reading occupied (analytics/occupancy.py), over the days its clues need
+    (a plate's home is learnt from its passages). An alarm clears once its space reads free."""
+    spaces = {
+        r[0]: occupancy.Space(r[1], r[2], r[3]) for r in conn.execute(ANALYTICS.parking_sensors).fetchall()
+    }
+    gates = {r[0]: r[1] for r in conn.execute(ANALYTICS.gates).fetchall()}
+    frames = read(conn, PARKING_TABLES, now - limits.stuck_history, now)
+    found = list(occupancy.stuck_sensors(frames, spaces, gates, limits))
+    open_ = {r[0] for r in conn.execute(ANALYTICS.open_of_type, (occupancy.TYPE,)).fetchall()}
+    tele = frames.get("parking_space_telemetry")
+    freed = []
+    if tele is not None and open_:
+        last = tele[tele["device_id"].isin(open_)].sort_values("ts").groupby("device_id").tail(1)
+        freed = [
+            (d, occupancy.TYPE, t)
+            for d, t, o in zip(last["device_id"], last["ts"], last["occupied"], strict=True)
+            if not o
+        ]
+    return store.record(conn, found) + store.clear(conn, freed)

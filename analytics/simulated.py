@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from analytics import learned, rules
+from analytics import learned, occupancy, rules
 from analytics.evaluate import Evaluation, Label, evaluate
 from analytics.frames import frames
 from analytics.models import Detection
+from analytics.occupancy import Space
 from analytics.rules import Frames
 from core.contract.topics import Kind
 from core.db.tables import DEVICE_TABLES
@@ -42,6 +43,8 @@ class Simulated:
     labels: list[Label]
     start: datetime
     end: datetime
+    spaces: dict[str, Space]  # parking sensors: community, type and hours
+    gates_of: dict[str, str]  # gate -> community
 
     @property
     def device_days(self) -> float:
@@ -67,6 +70,13 @@ def simulate(
         labels=labels,
         start=start,
         end=end,
+        spaces={
+            definition.full_id(sp.id): Space(
+                definition.id, sp.space_type, [w.model_dump() for w in sp.availability]
+            )
+            for sp in definition.spaces
+        },
+        gates_of={definition.full_id(g.id): definition.id for g in definition.gates},
     )
 
 
@@ -95,7 +105,9 @@ def score(
 ) -> Scored:
     """Rules over `days` simulated days, plus the learned detectors fitted on the days before."""
     sim = simulate(days, seed)
-    found = rules.detect(sim.frames, sim.kinds, sim.rated_kw, sim.end, rules.Limits())
+    limits = rules.Limits()
+    found = rules.detect(sim.frames, sim.kinds, sim.rated_kw, sim.end, limits)
+    found += occupancy.stuck_sensors(sim.frames, sim.spaces, sim.gates_of, limits)
     if with_learned:
         past = history(sim)
         models = learned.fit_all(past.frames, detectors)
