@@ -174,7 +174,7 @@ def _no_car_came(
             i = bisect_left(seen, t - limits.stuck_gate_silence)
             if i >= len(seen) or seen[i] > t + limits.stuck_gate_silence:
                 return False
-        return not any(a - lead <= t <= b + lead for a, b in faults)
+        return not any(a - lead <= t and (b is None or t <= b + lead) for a, b in faults)
 
     for device_id, r in readings.items():
         for t in r.arrivals:
@@ -190,9 +190,9 @@ def _no_car_came(
                             f"it turned occupied at {t:%H:%M} with no car through the gate")  # fmt: skip
 
 
-def _gate_faults(gates: pd.DataFrame) -> list[tuple[datetime, datetime]]:
-    """When each gate said it was faulty (it may miss cars then)."""
-    spans: list[tuple[datetime, datetime]] = []
+def _gate_faults(gates: pd.DataFrame) -> list[tuple[datetime, datetime | None]]:
+    """When each gate said it was faulty (it may miss cars then); None: not cleared yet."""
+    spans: list[tuple[datetime, datetime | None]] = []
     rows = gates[gates["event"].isin(["fault", "fault_cleared"])].sort_values("ts")
     for _, events in rows.groupby("device_id"):
         opened = None
@@ -203,7 +203,7 @@ def _gate_faults(gates: pd.DataFrame) -> list[tuple[datetime, datetime]]:
                 spans.append((opened, t))
                 opened = None
         if opened is not None:
-            spans.append((opened, datetime.max.replace(tzinfo=opened.tzinfo)))
+            spans.append((opened, None))
     return spans
 
 

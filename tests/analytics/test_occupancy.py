@@ -123,6 +123,20 @@ def test_a_space_turning_occupied_with_no_car_through_the_gate_is_stuck(
     assert _alarms(conn, visited) == []
 
 
+def test_no_car_through_a_gate_that_reports_a_fault_proves_nothing(
+    conn: psycopg.Connection, yard: Yard
+) -> None:
+    space = yard.space("public")
+    fault = (
+        "INSERT INTO parking_gate_events (device_id, ts, boot, seq, event, code)"
+        " VALUES (%s, %s, 0, %s, 'fault', 'camera_fault')"
+    )
+    yard.conn.execute(fault, (yard.gate, NOW - timedelta(hours=5), 10**6))  # not cleared yet
+    yard.reads(space, [(NOW - timedelta(days=1), False), (NOW - timedelta(hours=4), True)])
+    service.stuck(conn, NOW, Limits())
+    assert _alarms(conn, space) == []
+
+
 def test_spaces_occupied_past_their_hours_or_longer_than_any_visit_are_stuck(
     conn: psycopg.Connection, yard: Yard
 ) -> None:
