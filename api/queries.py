@@ -342,10 +342,21 @@ class PARKING:
             WHERE x.device_id = s.sensor_device_id AND x.ts <= %(at)s AND x.ts > %(at)s - INTERVAL '1 hour'
             ORDER BY x.ts DESC LIMIT 1) t ON true
         WHERE s.community_id = %(community)s"""
+    # stays overlapping the hour: booked (not cancelled), and refused (unmet)
     demand: Final = """
-        SELECT count(*) FROM parking_bookings
-        WHERE community_id = %s AND status <> 'cancelled'
-          AND tstzrange(arrival, departure) && tstzrange(%s, %s)"""
+        SELECT
+            (SELECT count(*) FROM parking_bookings
+             WHERE community_id = %(community)s AND status <> 'cancelled'
+               AND tstzrange(arrival, departure) && tstzrange(%(lo)s, %(hi)s)),
+            (SELECT count(*) FROM parking_refusals
+             WHERE community_id = %(community)s
+               AND tstzrange(arrival, departure) && tstzrange(%(lo)s, %(hi)s))"""
+    refused: Final = """
+        INSERT INTO parking_refusals
+            (community_id, arrival, departure, requester, ev, accessible, reason, api_key_id, idempotency_key)
+        VALUES (%(community)s, %(arrival)s, %(departure)s, %(requester)s, %(ev)s, %(accessible)s, %(reason)s,
+                %(key)s, %(idempotency_key)s)
+        ON CONFLICT (api_key_id, idempotency_key) DO NOTHING"""
 
 
 class PARKING_LIVE:

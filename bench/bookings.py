@@ -19,6 +19,7 @@ import psycopg
 
 from analytics.parking import online
 from analytics.parking.model import BUFFER_MINUTES, price
+from api.queries import PARKING
 from api.security import Role
 from api.service import access, parking_state
 from bench.queries import BOOKINGS
@@ -33,7 +34,8 @@ def fill_bookings(
     conn: psycopg.Connection, settings: Settings, community: Community, window: tuple[datetime, datetime],
     *, seed: int, per_day: float = 400,
 ) -> int:  # fmt: skip
-    """Write the window's bookings; returns how many were made (the rest were refused)."""
+    """Write the window's bookings, and the requests refused as the API records them; returns how
+    many bookings were made."""
     start, end = window
     made = list(intents([community], start, end, seed, per_day))
     if not made:
@@ -43,7 +45,7 @@ def fill_bookings(
     frame = parking_state.frame_for(start, last, ZoneInfo(settings.api_timezone))
     state = parking_state.load(conn, place, frame, start)
     allocator = online.OnlineAllocator(state.spaces)
-    requests, shows = {}, {}
+    requests, shows, refused = {}, {}, []
     for n, intent in enumerate(made):
         body = intent.body
         request = parking_state.to_request(
@@ -54,6 +56,8 @@ def fill_bookings(
         )  # fmt: skip
         if allocator.place(request, now=frame.minute(intent.made_at)) is not None:
             requests[request.id], shows[request.id] = (request, intent), intent.shows
+        else:
+            refused.append((request, intent))
     key = access.create_key(
         conn, role=Role.PARKING_APP, company_id=None, scopes=None, expires_in_days=1,
         label="bench: simulated booking history", created_by="bench",
@@ -76,8 +80,18 @@ def fill_bookings(
             "api_key_id": key["id"], "idempotency_key": f"sim-{seed}-{booking.request_id}",
             "request_hash": hashlib.sha256(json.dumps(intent.body, sort_keys=True).encode()).digest(),
         })  # fmt: skip
+    unmet = [
+        {
+            "community": body["community_id"], "arrival": body["arrival"], "departure": body["departure"],
+            "requester": body["requester"], "ev": body["ev"], "accessible": body["accessible"],
+            "reason": online.refusal_reason(request, state.spaces), "key": key["id"],
+            "idempotency_key": f"sim-{seed}-{request.id}",
+        }
+        for request, body in ((r, i.body) for r, i in refused)
+    ]  # fmt: skip
     with conn.cursor() as cur:
         cur.executemany(BOOKINGS.insert, rows)
+        cur.executemany(PARKING.refused, unmet)  # as the API records a refusal
     return len(rows)
 
 

@@ -64,6 +64,7 @@ def prepare(settings: Settings, bookings: int) -> tuple[str, str, list[str], dat
         communities = [r[0] for r in conn.execute(PARKING_BENCH.community_ids).fetchall()]
         conn.execute(PARKING_BENCH.forget_changes)
         conn.execute(PARKING_BENCH.forget)
+        conn.execute(PARKING_BENCH.forget_refusals)
         params = {
             "key": key["id"], "day0": day0, "days": DAYS, "spaces": math.ceil(bookings / DAYS),
             "buffer": BUFFER_MINUTES,

@@ -22,6 +22,7 @@ class PARKING_BENCH:
         DELETE FROM parking_booking_changes WHERE booking_id IN
             (SELECT id FROM parking_bookings WHERE community_id LIKE 'bench-park-%')"""
     forget: Final = "DELETE FROM parking_bookings WHERE community_id LIKE 'bench-park-%'"
+    forget_refusals: Final = "DELETE FROM parking_refusals WHERE community_id LIKE 'bench-park-%'"
     # one 09:00-17:00 booking a day on each space for `days` days from %(day0)s + 1 day
     bookings: Final = """
         INSERT INTO parking_bookings (code, community_id, space_id, requester, plate_hash, arrival, departure,

@@ -253,11 +253,32 @@ def book(
         except (psycopg.errors.ExclusionViolation, psycopg.errors.UniqueViolation, Stale) as lost:
             logger.debug("booking attempt %d lost a race: %s", attempt + 1, type(lost).__name__)
             continue
+        except Refused as refused:
+            _remember(conn, who, body, refused, idempotency_key)
+            raise
         return get(conn, who, id=booking_id), True
     earlier = _replay(conn, who, idempotency_key, digest)
     if earlier is not None:
         return get(conn, who, id=earlier), False
-    raise Refused("too many requests raced for these spaces; try again", reason="contention", alternatives=[])
+    contention = Refused(
+        "too many requests raced for these spaces; try again", reason="contention", alternatives=[]
+    )
+    _remember(conn, who, body, contention, idempotency_key)
+    raise contention
+
+
+def _remember(
+    conn: psycopg.Connection, who: Principal, body: BookingIn, refused: Refused, idempotency_key: str
+) -> None:
+    """Record a refused request (once per Idempotency-Key): unmet demand, for the map and operators."""
+    conn.execute(
+        PARKING.refused,
+        {
+            "community": body.community_id, "arrival": body.arrival, "departure": body.departure,
+            "requester": body.requester.value, "ev": body.ev, "accessible": body.accessible,
+            "reason": refused.reason, "key": who.key_id, "idempotency_key": idempotency_key,
+        },
+    )  # fmt: skip
 
 
 def get(conn: psycopg.Connection, who: Principal, *, id: int) -> dict[str, Any]:

@@ -21,14 +21,18 @@ def geojson(
     conn: psycopg.Connection, who: Principal, settings: Settings, *, community_id: str, at: datetime
 ) -> dict[str, Any]:
     """Each space a Point: kind, status (occupied by its sensor or a checked-in car, booked, free),
-    open to others at `at`, charger, visitor's price for an hour; supply and demand of the hour."""
+    open to others at `at`, charger, visitor's price for an hour; supply and demand of the hour
+    (demand: stays overlapping it, booked or refused)."""
     place = community(conn, who, community_id)
     hour = at.replace(minute=0, second=0, microsecond=0)
     frame = frame_for(hour, hour + timedelta(hours=1), ZoneInfo(settings.api_timezone))
     state = load(conn, place, frame, at)
     sensed: dict[str, bool] = dict(conn.execute(PARKING.sensed, {"at": at, "community": place.id}).fetchall())
     minute, hour_span = frame.minute(at), (frame.minute(hour), frame.minute(hour) + 60)
-    row = conn.execute(PARKING.demand, (place.id, hour, hour + timedelta(hours=1))).fetchone()
+    row = conn.execute(
+        PARKING.demand, {"community": place.id, "lo": hour, "hi": hour + timedelta(hours=1)}
+    ).fetchone()
+    booked, unmet = (int(row[0]), int(row[1])) if row else (0, 0)
     visitor = to_request("map", frame, place, arrival=at, departure=at + timedelta(hours=1))
     features, supply, free = [], 0, 0
     for space in state.spaces:
@@ -75,7 +79,9 @@ def geojson(
         "hour": hour.isoformat(),
         "spaces": len(features),
         "supply": supply,
-        "demand": int(row[0]) if row else 0,
+        "demand": booked + unmet,  # stays asked for in the hour: booked, and refused for want of a space
+        "booked": booked,
+        "unmet": unmet,
         "free": free,
     }
     return {"type": "FeatureCollection", "features": features, "properties": properties}

@@ -208,6 +208,14 @@ def parking() -> Json:
         ),
         Panel(
             "timeseries",
+            "Requests refused, by reason (unmet demand)",
+            "SELECT $__timeGroupAlias(arrival, $__interval), reason AS metric, count(*) AS refused"
+            f" FROM parking_refusals WHERE $__timeFilter(arrival) AND {IN_COMMUNITY}"
+            " GROUP BY 1, 2 ORDER BY 1",
+            interval="1h",
+        ),
+        Panel(
+            "timeseries",
             "Spaces held by bookings, by space type",
             # each hour of the range, the bookings whose stay reaches into it
             "SELECT hour AS time, space_type AS metric, count(*) AS booked_spaces FROM ("

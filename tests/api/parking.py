@@ -86,6 +86,7 @@ def lot(
             (community,),
         )
         conn.execute("DELETE FROM parking_bookings WHERE community_id = %s", (community,))
+        conn.execute("DELETE FROM parking_refusals WHERE community_id = %s", (community,))
         conn.execute(
             "DELETE FROM parking_supply_changes WHERE space_id IN"
             " (SELECT id FROM parking_spaces WHERE community_id = %s)",

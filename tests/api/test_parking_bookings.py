@@ -131,6 +131,37 @@ def test_refusals_carry_a_reason_and_alternatives(
         assert charger.status_code == 409 and "charger" in charger.json()["reason"]
 
 
+def test_a_refused_request_counts_once_as_unmet_demand_on_the_map(
+    client: TestClient, tenants: Tenants, conn: psycopg.Connection
+) -> None:
+    with lot(conn, tenants, spaces=1) as place:
+        booked = client.post(
+            "/v1/parking/bookings",
+            json=request(place.community, tomorrow(9), tomorrow(12)),
+            headers=place.app | idem(),
+        )
+        assert booked.status_code == 201
+        again = idem()
+        for _ in range(2):  # the app retries with the same Idempotency-Key: one request
+            refused = client.post(
+                "/v1/parking/bookings",
+                json=request(place.community, tomorrow(10), tomorrow(11), requester="resident"),
+                headers=place.app | again,
+            )
+            assert refused.status_code == 409 and refused.json()["reason"] == "full"
+        rows = conn.execute(
+            "SELECT requester, reason, arrival FROM parking_refusals WHERE community_id = %s",
+            (place.community,),
+        ).fetchall()
+        assert rows == [("resident", "full", tomorrow(10))]
+        shown = client.get(
+            "/v1/parking/map",
+            params={"community": place.community, "at": tomorrow(10).isoformat()},
+            headers=place.app,
+        ).json()["properties"]
+        assert (shown["booked"], shown["unmet"], shown["demand"], shown["supply"]) == (1, 1, 2, 1)
+
+
 def test_a_space_outside_its_hours_is_not_offered(
     client: TestClient, tenants: Tenants, conn: psycopg.Connection
 ) -> None:

@@ -64,6 +64,7 @@ def _remove(conn: psycopg.Connection, community_id: str, devices: list[str]) -> 
     conn.execute("DELETE FROM anomalies WHERE community_id = %s", (community_id,))
     conn.execute("DELETE FROM chargers WHERE device_id = ANY(%s)", (devices,))
     conn.execute("DELETE FROM parking_bookings WHERE community_id = %s", (community_id,))
+    conn.execute("DELETE FROM parking_refusals WHERE community_id = %s", (community_id,))
     for table in ("parking_spaces", "devices", "buildings"):
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE community_id = %s").format(sql.Identifier(table)), (community_id,)
