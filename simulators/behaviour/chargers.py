@@ -80,7 +80,8 @@ class ChargerModel(Device):
         self._heat = 0.0
         self._last: datetime | None = None
         self._stuck_at: float | None = None
-        self._backwards = 0.0
+        self._backwards = 0.0  # kWh the meter has lost to its faults (it stays that much behind)
+        self._backwards_by: object = None  # the fault that took the last of it
 
     def _arrivals(self, day: datetime) -> list[tuple[datetime, float, int, float]]:
         """(arrival, energy demand kWh, car, planned stay in hours) of the day."""
@@ -216,8 +217,10 @@ class ChargerModel(Device):
                 energy = self._stuck_at
             else:
                 self._stuck_at = None
-            if (back := self.fault("meter_backwards", ts)) and not self._backwards:
-                self._backwards = min(register * 0.5, 20 + 200 * back.magnitude)
+            # each fault takes the meter back once (a second fault on the same charger too)
+            if (back := self.fault("meter_backwards", ts)) and back is not self._backwards_by:
+                self._backwards_by = back
+                self._backwards += min((register - self._backwards) * 0.5, 20 + 200 * back.magnitude)
             energy = max(0.0, energy - self._backwards)
             hour = ts.timestamp() / 3600
             temp = 16 + 6 * math.sin(2 * math.pi * (hour + 8 - 9) / 24) + self._heat

@@ -166,6 +166,21 @@ def test_each_fault_type_alone(fault_type: str) -> None:
         assert label.start.tzinfo is UTC and _visible(label, inside, by_device[label.device_id]), label
 
 
+def test_a_fault_that_comes_back_shows_again() -> None:
+    """A charger's meter going backwards a second time goes back again (it once stayed put)."""
+    emissions, labels = run(9, FaultRates.uniform(0.0, meter_backwards=1.0), 24 * 4)
+    by_device: dict[str, list[Emission]] = defaultdict(list)
+    for e in emissions:
+        by_device[e.device_id].append(e)
+    seen = Counter(label.device_id for label in labels)
+    again = [label for label in labels if seen[label.device_id] > 1]
+    assert again, "the run should give some charger the fault more than once"
+    for label in again:
+        end = label.end or START + timedelta(days=4)
+        inside = [e for e in by_device[label.device_id] if label.start <= e.ts <= end]
+        assert _visible(label, inside, by_device[label.device_id]), label
+
+
 SILENT_DRIFTS = ("over_temperature_drift", "power_spike", "vibration_rising", "compartment_sensor_fault")
 
 
