@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from fastapi.testclient import TestClient
+from httpx import Response
 from psycopg.types.json import Jsonb
 
 from api.security import Role
@@ -105,6 +107,15 @@ def request(community: str, arrival: datetime, departure: datetime, **extra: Any
         "plate_hash": secrets.token_hex(16),
     }
     return body | extra
+
+
+def book(client: TestClient, place: Lot, arrival: datetime, departure: datetime, **extra: Any) -> Response:
+    """POST a booking for the stay as the lot's parking app, with a fresh Idempotency-Key."""
+    return client.post(
+        "/v1/parking/bookings",
+        json=request(place.community, arrival, departure, **extra),
+        headers=place.app | idem(),
+    )
 
 
 def idem() -> Headers:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.security import Role
 from tests.api.conftest import Tenants, new_key
-from tests.api.parking import add_space, idem, lot, request, tomorrow
+from tests.api.parking import add_space, book, idem, lot, request, tomorrow
 
 INJECTIONS = ["x' OR '1'='1", "x'; DROP TABLE parking_bookings; --", "1 UNION SELECT key_hash FROM api_keys"]
 
@@ -35,11 +35,7 @@ def test_another_companys_community_is_not_found(
     client: TestClient, tenants: Tenants, conn: psycopg.Connection
 ) -> None:
     with lot(conn, tenants) as place:
-        booked = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(10)),
-            headers=place.app | idem(),
-        ).json()
+        booked = book(client, place, tomorrow(9), tomorrow(10)).json()
         path = f"/v1/parking/bookings/{booked['id']}"
         _, app_b = new_key(conn, Role.PARKING_APP, tenants.company_b)
         _, other_app = new_key(conn, Role.PARKING_APP)
@@ -101,11 +97,7 @@ def test_the_map_is_geojson_with_supply_and_demand(
         b = add_space(
             conn, place.community, availability=[{"days": "daily", "start": "18:00", "end": "08:00"}]
         )
-        booked = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(11)),
-            headers=place.app | idem(),
-        ).json()
+        booked = book(client, place, tomorrow(9), tomorrow(11)).json()
         assert booked["space_id"] == a
         at = tomorrow(10).isoformat()
         shown = client.get(

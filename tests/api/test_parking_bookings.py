@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from core.config import Settings
 from tests.api.conftest import Tenants
-from tests.api.parking import add_space, idem, insert_booking, lot, request, tomorrow
+from tests.api.parking import add_space, book, idem, insert_booking, lot, request, tomorrow
 
 
 def test_a_booking_gets_a_space_price_and_code(
@@ -102,17 +102,9 @@ def test_refusals_carry_a_reason_and_alternatives(
     client: TestClient, tenants: Tenants, conn: psycopg.Connection
 ) -> None:
     with lot(conn, tenants, spaces=1) as place:
-        taken = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(12)),
-            headers=place.app | idem(),
-        )
+        taken = book(client, place, tomorrow(9), tomorrow(12))
         assert taken.status_code == 201
-        full = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(10), tomorrow(11)),
-            headers=place.app | idem(),
-        )
+        full = book(client, place, tomorrow(10), tomorrow(11))
         assert full.status_code == 409, full.text
         refusal = full.json()
         assert refusal["code"] == "refused" and refusal["reason"] == "full" and refusal["message"]
@@ -123,11 +115,7 @@ def test_refusals_carry_a_reason_and_alternatives(
             assert d + timedelta(minutes=10) <= tomorrow(9) - timedelta(minutes=10) or a >= tomorrow(
                 12
             ) + timedelta(minutes=20)
-        charger = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(14), tomorrow(15), ev=True, energy_kwh=10.0),
-            headers=place.app | idem(),
-        )
+        charger = book(client, place, tomorrow(14), tomorrow(15), ev=True, energy_kwh=10.0)
         assert charger.status_code == 409 and "charger" in charger.json()["reason"]
 
 
@@ -135,11 +123,7 @@ def test_a_refused_request_counts_once_as_unmet_demand_on_the_map(
     client: TestClient, tenants: Tenants, conn: psycopg.Connection
 ) -> None:
     with lot(conn, tenants, spaces=1) as place:
-        booked = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(12)),
-            headers=place.app | idem(),
-        )
+        booked = book(client, place, tomorrow(9), tomorrow(12))
         assert booked.status_code == 201
         again = idem()
         for _ in range(2):  # the app retries with the same Idempotency-Key: one request
@@ -167,17 +151,9 @@ def test_a_space_outside_its_hours_is_not_offered(
 ) -> None:
     with lot(conn, tenants, spaces=0) as place:
         add_space(conn, place.community, availability=[{"days": "daily", "start": "18:00", "end": "08:00"}])
-        day = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(12)),
-            headers=place.app | idem(),
-        )
+        day = book(client, place, tomorrow(9), tomorrow(12))
         assert day.status_code == 409 and day.json()["reason"] == "outside_availability"
-        night = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(20), tomorrow(7, days=2)),
-            headers=place.app | idem(),
-        )
+        night = book(client, place, tomorrow(20), tomorrow(7, days=2))
         assert night.status_code == 201, night.text
 
 
@@ -252,11 +228,7 @@ def test_a_booking_not_yet_bound_moves_to_make_room(
             insert_booking(conn, place, a, tomorrow(9), tomorrow(12)): a,
             insert_booking(conn, place, b, tomorrow(13), tomorrow(16)): b,
         }
-        made = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(11), tomorrow(14, 30)),
-            headers=place.app | idem(),
-        )
+        made = book(client, place, tomorrow(11), tomorrow(14, 30))
         assert made.status_code == 201, made.text
         after = {
             i: client.get(f"/v1/parking/bookings/{i}", headers=place.app).json()["space_id"] for i in before

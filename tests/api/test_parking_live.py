@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.service import parking_live
 from core.config import Settings
 from tests.api.conftest import Tenants
-from tests.api.parking import Lot, add_space, idem, lot, request, tomorrow
+from tests.api.parking import Lot, add_space, book, lot, tomorrow
 
 
 @pytest.fixture
@@ -24,11 +24,7 @@ def place(conn: psycopg.Connection, tenants: Tenants) -> Iterator[Lot]:
 
 
 def _book(client: TestClient, place: Lot, arrival: datetime, departure: datetime, **extra: object) -> dict:
-    made = client.post(
-        "/v1/parking/bookings",
-        json=request(place.community, arrival, departure, **extra),
-        headers=place.app | idem(),
-    )
+    made = book(client, place, arrival, departure, **extra)
     assert made.status_code == 201, made.text
     return made.json()
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.api.conftest import Tenants
 from tests.api.helpers import bearer
-from tests.api.parking import add_space, idem, lot, owner_key, request, tomorrow
+from tests.api.parking import add_space, book, idem, lot, owner_key, request, tomorrow
 from yiju.cli import app as yiju
 
 RESIDENT = {"space_type": "resident", "availability": [{"days": "daily", "start": "07:00", "end": "20:00"}]}
@@ -28,11 +28,7 @@ def test_a_withdrawal_moves_bookings_to_another_space(
     owner = _owner()
     with lot(conn, tenants, spaces=0) as place:
         mine = add_space(conn, place.community, owner_id=owner, **RESIDENT)
-        booked = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(12)),
-            headers=place.app | idem(),
-        ).json()
+        booked = book(client, place, tomorrow(9), tomorrow(12)).json()
         assert booked["space_id"] == mine
         other = add_space(conn, place.community, **RESIDENT)
         body = {"start": tomorrow(8).isoformat(), "end": tomorrow(13).isoformat(), "reason": "家里来客"}
@@ -52,16 +48,8 @@ def test_a_withdrawal_cancels_with_a_reason_when_no_space_is_left(
     owner = _owner()
     with lot(conn, tenants, spaces=0) as place:
         mine = add_space(conn, place.community, owner_id=owner, **RESIDENT)
-        inside = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(12)),
-            headers=place.app | idem(),
-        ).json()
-        outside = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(15), tomorrow(17)),
-            headers=place.app | idem(),
-        ).json()
+        inside = book(client, place, tomorrow(9), tomorrow(12)).json()
+        outside = book(client, place, tomorrow(15), tomorrow(17)).json()
         body = {"start": tomorrow(8).isoformat(), "end": tomorrow(13).isoformat()}
         done = client.post(
             f"/v1/parking/spaces/{mine}/withdrawals", json=body, headers=owner_key(conn, owner)
@@ -71,11 +59,7 @@ def test_a_withdrawal_cancels_with_a_reason_when_no_space_is_left(
         assert gone["status"] == "cancelled" and gone["cancel_reason"] == "owner_withdrew"
         kept = client.get(f"/v1/parking/bookings/{outside['id']}", headers=place.app).json()
         assert kept["status"] == "booked" and kept["space_id"] == mine
-        again = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(10), tomorrow(11)),
-            headers=place.app | idem(),
-        )
+        again = book(client, place, tomorrow(10), tomorrow(11))
         assert again.status_code == 409 and again.json()["reason"] == "outside_availability"
 
 
@@ -85,11 +69,7 @@ def test_new_rules_displace_what_they_no_longer_hold(
     owner = _owner()
     with lot(conn, tenants, spaces=0) as place:
         mine = add_space(conn, place.community, owner_id=owner, **RESIDENT)
-        booked = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(12)),
-            headers=place.app | idem(),
-        ).json()
+        booked = book(client, place, tomorrow(9), tomorrow(12)).json()
         rules = {"rules": [{"days": "daily", "start": "13:00", "end": "20:00"}]}
         done = client.put(
             f"/v1/parking/spaces/{mine}/availability", json=rules, headers=owner_key(conn, owner)
@@ -138,11 +118,7 @@ def test_owners_manage_only_their_own_spaces_and_see_no_plates(
         assert client.post("/v1/parking/bookings", json={}, headers=headers | idem()).status_code == 403
         assert client.get("/v1/parking/bookings", headers=headers).status_code == 403
         assert client.get("/v1/alarms", headers=headers).status_code == 403
-        client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(14), tomorrow(15)),
-            headers=place.app | idem(),
-        )
+        book(client, place, tomorrow(14), tomorrow(15))
         seen = client.get(f"/v1/parking/spaces/{mine}/bookings", headers=headers)
         assert seen.status_code == 200 and len(seen.json()["items"]) == 1
         assert set(seen.json()["items"][0]) == {"id", "arrival", "departure", "status", "notice"}
@@ -173,11 +149,7 @@ def test_the_database_refuses_overlapping_bookings_on_a_space(
     client: TestClient, tenants: Tenants, conn: psycopg.Connection
 ) -> None:
     with lot(conn, tenants, spaces=1) as place:
-        booked = client.post(
-            "/v1/parking/bookings",
-            json=request(place.community, tomorrow(9), tomorrow(12)),
-            headers=place.app | idem(),
-        ).json()
+        booked = book(client, place, tomorrow(9), tomorrow(12)).json()
         copy = """INSERT INTO parking_bookings (code, community_id, space_id, requester, plate_hash, arrival,
                       departure, occupied, price, api_key_id, idempotency_key, request_hash)
                   SELECT code || 'x', community_id, space_id, requester, plate_hash,
