@@ -57,7 +57,8 @@ def once(
         typer.echo(
             f"rules: {cycle.rows} rows examined, {cycle.detections} detections, {cycle.changed} alarm changes"
         )
-        typer.echo(f"stuck parking sensors: {service.stuck(conn, until, Limits())} alarm changes")
+        changed = service.run_histories(conn, until, Limits())
+        typer.echo(f"history rules (compartments, stuck parking sensors): {changed} alarm changes")
         history = timedelta(seconds=settings.analytics_learned_history_s)
         models = service.fit_learned(conn, since, history, settings.analytics_learned_sample)
         if not models:

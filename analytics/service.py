@@ -26,6 +26,7 @@ from core.contract.topics import Kind
 
 # alarm types whose rule reads a history of its own below, longer than the slow cycle's window
 OWN_HISTORY = ("silent", "compartment_sensor_fault")
+HISTORIES_EVERY = timedelta(minutes=15)  # how often the rules reading days of history run
 LOCKER_TABLES = ("parcel_locker_telemetry", "parcel_locker_events")
 PARKING_TABLES = ("parking_space_telemetry", "parking_gate_events", "parking_gate_telemetry")
 EVENT_TABLES = sorted(t for t in COLUMNS if t.endswith("_events") or t == "device_status")
@@ -82,7 +83,6 @@ def run_once(
         found = [d for d in rules.detect(frames, kinds, rated, until, limits) if d.type not in OWN_HISTORY]
         changed += silence(conn, kinds, until, limits)
         changed += overdue(conn, until, limits)
-        changed += phantoms(conn, until, limits)
     changed += store.record(conn, found)
     return Cycle(since, until, sum(len(f) for f in frames.values()), len(found), changed)
 
@@ -165,6 +165,13 @@ def run_learned(
     frames = read(conn, tables, since - context, closed)
     found = learned.detect(frames, models, since)
     return Cycle(since, closed, sum(len(f) for f in frames.values()), len(found), store.record(conn, found))
+
+
+def run_histories(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:
+    """The rules that read a day or more of history (compartments reading full with no deposit,
+    stuck parking sensors): every `HISTORIES_EVERY`, not every slow cycle, since their faults last
+    hours and re-reading days of data every minute would be wasted."""
+    return phantoms(conn, now, limits) + stuck(conn, now, limits)
 
 
 def phantoms(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:

@@ -5,9 +5,9 @@ critical alarm within seconds of being ingested; the slow one (every minute) run
 rules, heartbeats and patterns over a trailing window and clears quiet alarms; every 15 minutes the
 learned detectors score the windows that closed. Each turn runs the fast cycle and at most one
 longer step, so that an entrapment never waits behind more than one of them. Two slower jobs run
-on threads of their own: the learned models are refitted every 6 hours, and the stuck parking
-sensor clues (`occupancy.py`) are checked over the last days every 15 minutes. Signals only ask
-the loop to stop; a database outage is logged and retried.
+on threads of their own: the learned models are refitted every 6 hours, and the rules reading days
+of history (phantom locker compartments, stuck parking sensors) run every 15 minutes. Signals only
+ask the loop to stop; a database outage is logged and retried.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from core.contract.topics import Kind
 
 logger = logging.getLogger(__name__)
 AHEAD = timedelta(minutes=10)  # device clocks a little ahead still count (ingest allows the same)
-STUCK_EVERY_S = 900.0  # the stuck-sensor clues read days of parking data: every 15 minutes is enough
 
 
 class AnalyticsWorker:
@@ -39,8 +38,8 @@ class AnalyticsWorker:
         self._stop = threading.Event()
         self._slow_due = 0.0
         self._learned_due = 0.0
-        self._stuck_due = 0.0
-        self._stucker: threading.Thread | None = None
+        self._histories_due = 0.0
+        self._historian: threading.Thread | None = None
         self._refit_due = 0.0
         self._models: dict[Kind, learned.Model] = {}
         self._fitter: threading.Thread | None = None
@@ -77,12 +76,12 @@ class AnalyticsWorker:
             self._refit_due = started + s.analytics_learned_refit_s
             self._fitter = threading.Thread(target=self._fit, args=(now,), name="fit-learned", daemon=True)
             self._fitter.start()
-        if started >= self._stuck_due and self._stucker is None:
-            self._stuck_due = started + STUCK_EVERY_S
-            self._stucker = threading.Thread(
-                target=self._stuck, args=(now,), name="stuck-sensors", daemon=True
+        if started >= self._histories_due and self._historian is None:
+            self._histories_due = started + service.HISTORIES_EVERY.total_seconds()
+            self._historian = threading.Thread(
+                target=self._histories, args=(now,), name="history-rules", daemon=True
             )
-            self._stucker.start()
+            self._historian.start()
         if self._models and started >= self._learned_due:
             self._learned(conn, started, now)
 
@@ -111,17 +110,17 @@ class AnalyticsWorker:
         finally:
             self._fitter = None
 
-    def _stuck(self, now: datetime) -> None:
-        """The stuck-parking-sensor clues, on a thread of their own: they read days of parking data
-        (seconds at 10,000 devices), which must not hold up the fast cycle."""
+    def _histories(self, now: datetime) -> None:
+        """The rules reading days of history, on a thread of their own: seconds at 10,000 devices,
+        which must not hold up the fast cycle."""
         try:
             with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-                changed = service.stuck(conn, now, self.limits)
-            logger.info("stuck parking sensors: %d alarm changes", changed)
+                changed = service.run_histories(conn, now, self.limits)
+            logger.info("history rules (compartments, stuck parking sensors): %d alarm changes", changed)
         except Exception:
-            logger.exception("checking for stuck parking sensors failed; trying again next time")
+            logger.exception("the history rules failed; trying again next time")
         finally:
-            self._stucker = None
+            self._historian = None
 
     def _learned(self, conn: psycopg.Connection, started: float, now: datetime) -> None:
         s = self.settings
