@@ -95,7 +95,9 @@ class Refusal(ErrorBody):
 
     code: str = Field(examples=["refused"])
     reason: str = Field(
-        examples=["full"], description="full, needs_charger, outside_availability, too_far, ..."
+        examples=["full"],
+        description="full, held_for_expected_demand, no_space_with_charger, outside_availability,"
+        " too_far, ...",
     )
     alternatives: list[Stay] = Field(default_factory=list)
 

@@ -266,6 +266,17 @@ class PARKING:
         SELECT id, space_id, arrival, departure, status, bound, requester, ev, energy_kwh, accessible, large
         FROM parking_bookings
         WHERE community_id = %s AND status IN ('booked', 'checked_in') AND occupied && tstzrange(%s, %s)"""
+    # what drivers asked for (booked, whatever became of it, or refused) with arrivals in a range:
+    # the forecast of admission control (`parking_admission`)
+    demand_history: Final = """
+        SELECT b.arrival, b.departure, b.requester, b.energy_kwh, b.accessible, b.large,
+               b.created_at AS booked_at, s.lat, s.lon
+        FROM parking_bookings b JOIN parking_spaces s ON s.id = b.space_id
+        WHERE b.community_id = %(community)s AND b.arrival >= %(lo)s AND b.arrival < %(hi)s
+        UNION ALL
+        SELECT arrival, departure, requester, 0.0, accessible, false, refused_at, NULL, NULL
+        FROM parking_refusals
+        WHERE community_id = %(community)s AND arrival >= %(lo)s AND arrival < %(hi)s"""
     lock_spaces: Final = """
         SELECT id, supply_version FROM parking_spaces WHERE id = ANY(%s) ORDER BY id FOR SHARE"""
     by_idempotency: Final = """

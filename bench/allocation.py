@@ -2,7 +2,11 @@
 generated days, each allocation checked, plus EV charging energy on Yiju's online allocation.
 
 No services are needed: the days come from `analytics.parking.generate` and everything runs in this
-process. The API's booking p99 (`api_p99_ms`) comes from `bench/parking_api.py` when asked for.
+process. Yiju online and re-optimisation control admission with bid prices forecast from
+`history_days` earlier days of the same site (`generate.history`, other draws of the same demand:
+what the operator's records hold); "online, no admission control" is the same allocator without
+them, measured in the same run. The API's booking p99 (`api_p99_ms`) comes from
+`bench/parking_api.py` when asked for.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics.parking import charging, check, fcfs, online, optimum
-from analytics.parking.generate import day, figures
+from analytics.parking.generate import day, figures, history
 from analytics.parking.model import Booking, Instance, price
 
-METHODS = ("fcfs", "online", "reopt", "optimum")
+METHODS = ("fcfs", "greedy", "online", "reopt", "optimum")
 TARGET_ONLINE_AT_MOST_1 = 0.97  # online / optimum accepted at demand/supply <= 1.0
 TARGET_ONLINE_AT_1_5 = 0.92  # ... and at 1.5
 TARGET_OPTIMUM_SECONDS = 60.0  # at 10,000 requests x 300 spaces
@@ -36,6 +40,7 @@ class AllocationOptions:
     spaces: int = 300
     time_limit: float = 120.0
     api: bool = False
+    history_days: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +82,20 @@ def _timed(run: Callable[[], list[Booking]]) -> tuple[list[Booking], float]:
     return bookings, time.perf_counter() - started
 
 
-def measure(seed: int, ratio: float, requests: int, spaces: int, time_limit: float) -> dict[str, Any]:
-    """One generated day through the four methods: the JSON record of that instance."""
+def measure(
+    seed: int, ratio: float, requests: int, spaces: int, time_limit: float, history_days: int = 3
+) -> dict[str, Any]:
+    """One generated day through the methods: the JSON record of that instance."""
     instance = day(seed, ratio, requests, spaces)
+    past = history(seed, ratio, requests, spaces, history_days)
     shape = figures(instance)
     results: dict[str, Outcome] = {}
     online_bookings: list[Booking] = []
     for name, run in (
         ("fcfs", lambda: fcfs.allocate(instance)),
-        ("online", lambda: online.allocate(instance)),
-        ("reopt", lambda: optimum.reoptimise(instance)),
+        ("greedy", lambda: online.allocate(instance)),
+        ("online", lambda: online.allocate(instance, past)),
+        ("reopt", lambda: optimum.reoptimise(instance, history=past)),
     ):
         bookings, seconds = _timed(run)
         results[name] = outcome(instance, bookings, seconds, name)
@@ -115,7 +124,9 @@ def measure(seed: int, ratio: float, requests: int, spaces: int, time_limit: flo
         **{f"{m}_space_hours": round(r.space_hours, 1) for m, r in results.items()},
         **{f"{m}_revenue": round(r.revenue, 2) for m, r in results.items()},
         **{f"{m}_seconds": round(r.seconds, 3) for m, r in results.items()},
+        "history_days": history_days,
         "online_optimum_ratio": round(ratio_online, 4),
+        "greedy_optimum_ratio": round(results["greedy"].accepted / max(best.accepted, 1), 4),
         "reopt_optimum_ratio": round(results["reopt"].accepted / max(best.accepted, 1), 4),
         # a floor under online / the true optimum, also when HiGHS stopped before proving its optimum
         "online_lp_bound_ratio": round(results["online"].accepted / best.lp_bound, 4)
@@ -140,7 +151,7 @@ def run(options: AllocationOptions) -> Iterator[dict[str, Any]]:
     for requests in options.requests:
         for ratio in options.ratios:
             for seed in options.seeds:
-                yield measure(seed, ratio, requests, options.spaces, options.time_limit)
+                yield measure(seed, ratio, requests, options.spaces, options.time_limit, options.history_days)
 
 
 def api_p99_ms(options: AllocationOptions) -> float | None:

@@ -36,12 +36,16 @@ def command(
         bool, typer.Option(help="a short run: seed 1, demand/supply 0.6, 1.0, 1.5, 2,000 requests")
     ] = False,
     api: Annotated[bool, typer.Option(help="also measure the parking API's booking p99")] = False,
+    history_days: Annotated[
+        int, typer.Option(min=1, help="earlier days the online admission control forecasts from")
+    ] = 3,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="write one record per instance here")
     ] = None,
     plot: Annotated[Path, typer.Option(help="accepted share against demand/supply (PNG)")] = DEFAULT_PLOT,
 ) -> None:
-    """FCFS, Yiju online, online + re-optimisation and the IP optimum on generated days; EV charging."""
+    """FCFS, online without and with admission control (Yiju online), online + re-optimisation and
+    the IP optimum on generated days; EV charging."""
     options = (
         QUICK
         if quick
@@ -53,7 +57,7 @@ def command(
             time_limit=time_limit,
         )
     )
-    options = replace(options, api=api)
+    options = replace(options, api=api, history_days=history_days)
     say = Console(stderr=True)
     p99 = api_p99_ms(options)
     records = []
@@ -64,7 +68,8 @@ def command(
             say.print(
                 f"{record['requests']:,} requests, d/s {record['demand_supply']}, seed {record['seed']}:"
                 f" optimum {record['optimum_accepted']:,} in {record['optimum_seconds']:.1f} s,"
-                f" online {record['online_accepted']:,}, reopt {record['reopt_accepted']:,},"
+                f" online {record['online_accepted']:,} (no admission control"
+                f" {record['greedy_accepted']:,}), reopt {record['reopt_accepted']:,},"
                 f" fcfs {record['fcfs_accepted']:,}"
             )
     except InvalidAllocation as error:

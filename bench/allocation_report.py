@@ -19,7 +19,13 @@ from bench.allocation import (
     TARGET_OPTIMUM_SECONDS,
 )
 
-LABELS = {"fcfs": "FCFS", "online": "Yiju online", "reopt": "online + re-opt", "optimum": "optimum (IP)"}
+LABELS = {
+    "fcfs": "FCFS",
+    "greedy": "online, no admission control",
+    "online": "Yiju online",
+    "reopt": "online + re-opt",
+    "optimum": "optimum (IP)",
+}
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     parking_max_stay_hours: int = Field(72, ge=1, le=24 * 31)
     parking_max_advance_days: int = Field(30, ge=1, le=366, description="how far ahead one may book")
     parking_tick_interval_s: float = Field(60.0, gt=0, description="`yiju parking tick --every`")
+    parking_forecast_weeks: int = Field(
+        4, ge=0, le=52, description="weeks of bookings and refusals admission control forecasts from (0: off)"
+    )
+    parking_admission_step_min: int = Field(
+        15, ge=1, le=24 * 60, description="how often admission control's bid prices are re-solved"
+    )
 
     grafana_url: str | None = Field(None, description="http(s)://host:port of a running Grafana (sync)")
     grafana_token: str | None = Field(None, description="Grafana service-account token (Editor or Admin)")

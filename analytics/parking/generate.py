@@ -48,7 +48,7 @@ leave 10-37 min a visit, and at 0.6 even the residents' and commuters' stays shr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -75,8 +75,16 @@ class DayFigures:
     large: int
 
 
-def day(seed: int, demand_supply: float, requests: int | None = None, spaces: int = 300) -> Instance:
-    """A generated day whose requested stay minutes are `demand_supply` times the available ones."""
+def day(
+    seed: int,
+    demand_supply: float,
+    requests: int | None = None,
+    spaces: int = 300,
+    *,
+    demand: tuple[int, ...] | None = None,
+) -> Instance:
+    """A generated day whose requested stay minutes are `demand_supply` times the available ones.
+    `demand` seeds the requests alone (default `seed`): another day of the same site."""
     if not 0.05 <= demand_supply <= 10:
         raise ValueError(f"demand_supply {demand_supply} outside 0.05-10")
     if spaces < 10:
@@ -86,10 +94,10 @@ def day(seed: int, demand_supply: float, requests: int | None = None, spaces: in
     site = generate_site.site(seed, spaces)
     if requests is None:
         count = generate_requests.count_for(spaces, demand_supply * generate_site.supply_minutes(site, 1.0))
-        drafts = generate_requests.draft(seed, count, spaces, site)
+        drafts = generate_requests.draft(demand or seed, count, spaces, site)
         scale = 1.0
     else:
-        drafts = generate_requests.draft(seed, requests, spaces, site)
+        drafts = generate_requests.draft(demand or seed, requests, spaces, site)
         scale = _window_scale(site, drafts.total_minutes() / demand_supply)
     supply = generate_site.supply_minutes(site, scale)
     drafts = drafts.stretched(demand_supply * supply)
@@ -105,6 +113,20 @@ def day(seed: int, demand_supply: float, requests: int | None = None, spaces: in
         horizon=HORIZON,
         site_power_kw=generate_site.site_power_kw(site),
     )
+
+
+def history(
+    seed: int, demand_supply: float, requests: int | None = None, spaces: int = 300, days: int = 3
+) -> list[tuple[Request, ...]]:
+    """The requests of `days` earlier days of `day(seed, ...)`'s site with the same demand, drawn
+    afresh (what an operator's records would forecast from), each day's in booking order."""
+    return [
+        tuple(
+            replace(r, id=f"h{k}-{r.id}")
+            for r in day(seed, demand_supply, requests, spaces, demand=(seed, k)).requests
+        )
+        for k in range(days)
+    ]
 
 
 def _window_scale(site: generate_site.Site, wanted_supply: float) -> float:

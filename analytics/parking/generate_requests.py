@@ -166,15 +166,17 @@ def count_for(spaces: int, wanted_minutes: float) -> int:
     return lo
 
 
-def draft(seed: int, n: int, spaces: int, site: Site) -> Drafts:
+def draft(seed: int | tuple[int, ...], n: int, spaces: int, site: Site) -> Drafts:
+    """`n` requests' drafts; `seed` may be a tuple (a day of a site's history, `generate.history`)."""
     parts = [_draft_class(seed, who, k, site) for who, k in class_counts(n, spaces).items()]
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     merged["stay"] = merged["natural"].copy()
     return Drafts(**merged)
 
 
-def _draft_class(seed: int, who: Requester, n: int, site: Site) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 2, CLASSES.index(who)]))
+def _draft_class(seed: int | tuple[int, ...], who: Requester, n: int, site: Site) -> dict[str, np.ndarray]:
+    entropy = list(seed) if isinstance(seed, tuple) else [seed]
+    rng = np.random.default_rng(np.random.SeedSequence([*entropy, 2, CLASSES.index(who)]))
     arrival, stay = _stays(who, rng, n)
     if who is Requester.RESIDENT:
         evening_before = rng.random(n) < 0.6

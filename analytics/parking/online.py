@@ -11,6 +11,9 @@
   looks for such moves that make room: bookings in the way go elsewhere directly or, one level
   deeper, by moving what is in their way (a bounded search, `effort` spaces tried). An accepted
   request is never dropped.
+- Admission control (optional, `admission.Admission`): with a demand forecast, a request whose
+  stay would hold space-time that the forecast's later requests need more (its bid-price cost
+  exceeds one driver served) is refused although it fits.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from analytics.parking.admission import Admission, forecast, resources
 from analytics.parking.board import Board
 from analytics.parking.eligibility import matrix
 from analytics.parking.model import BUFFER_MINUTES, Booking, Instance, Request, Space, eligible, refusal
@@ -45,12 +49,14 @@ class OnlineAllocator:
         *,
         depth: int = 2,
         effort: int = 60,
+        admission: Admission | None = None,
     ) -> None:
         self.board = Board(spaces, buffer)
         self.spaces = self.board.spaces
         self.bind_lead = bind_lead
         self.depth = depth  # levels of moves: 1 moves what is in the way, 2 also what is in theirs
         self.effort = effort  # room-making attempts (spaces tried) per request
+        self.admission = admission
         self._requests: dict[str, Request] = {}  # movable unless bound
         self._bound: set[str] = set()
         self._allowed: dict[str, np.ndarray] = {}  # request id -> may use each space (when known)
@@ -79,17 +85,44 @@ class OnlineAllocator:
         self._allowed[request_id] = allowed
 
     def place(
-        self, request: Request, now: int | None = None, *, allowed: np.ndarray | None = None
+        self,
+        request: Request,
+        now: int | None = None,
+        *,
+        allowed: np.ndarray | None = None,
+        clock: float | None = None,
     ) -> Placement | None:
         """Book `request` if it can be made to fit, else None (nothing changes). `now` (minutes)
         binds the bookings arriving within `bind_lead` of it; None binds none. `allowed` (one
-        boolean per space) saves asking `model.eligible` for each space."""
+        boolean per space) saves asking `model.eligible` for each space. `clock` (on the
+        admission control's clock) turns admission control on, if the allocator has it."""
+        if clock is not None:
+            allowed = self.worth(request, clock, allowed)
+            if not allowed.any():
+                return None
         placement, _ = self._search(request, now, allowed)
         return placement
 
-    def fits(self, request: Request, now: int | None = None) -> bool:
-        """Whether `request` could be placed (moves included); nothing changes."""
-        placement, undo = self._search(request, now, None)
+    def worth(self, request: Request, clock: float, allowed: np.ndarray | None = None) -> np.ndarray:
+        """The spaces admission control lets `request` use at `clock` (all it may use, without
+        admission control)."""
+        if allowed is None:
+            allowed = np.array([eligible(s, request) for s in self.spaces], dtype=bool)
+        if self.admission is None:
+            return allowed
+        column = self.board.column
+        held = self.bookings.values
+        return self.admission.worth(
+            request, allowed, clock, lambda: ((column[b.space_id], b) for b in held())
+        )
+
+    def fits(self, request: Request, now: int | None = None, clock: float | None = None) -> bool:
+        """Whether `request` could be placed (moves included, admitted at `clock` if given);
+        nothing changes."""
+        allowed = None if clock is None else self.worth(request, clock)
+        if allowed is not None and not allowed.any():
+            return False
+        placement, undo = self._search(request, now, allowed)
         if placement is not None:
             self._rollback(undo, 0)
             self._forget(request.id)
@@ -248,14 +281,26 @@ class OnlineAllocator:
                 self.board.put(taken)
 
 
-def allocate(instance: Instance, **options: int) -> list[Booking]:
+def allocate(instance: Instance, history: Sequence[Sequence[Request]] = (), **options: int) -> list[Booking]:
     """The online allocator over the instance's requests, in order, all made before the day
-    (so no booking is bound while the requests come in)."""
-    allocator = OnlineAllocator(instance.spaces, instance.buffer, **options)
+    (so no booking is bound while the requests come in). With `history` (earlier days' requests,
+    each day's in booking order) it forecasts demand and controls admission, the clock being the
+    share of the requests in before each."""
+    control = admission_control(instance, history)
+    allocator = OnlineAllocator(instance.spaces, instance.buffer, **options, admission=control)
     allowed = matrix(instance.spaces, instance.requests)
+    n = len(instance.requests)
     for i, r in enumerate(instance.requests):
-        allocator.place(r, allowed=allowed[i])
+        allocator.place(r, allowed=allowed[i], clock=i / n if control else None)
     return list(allocator.bookings.values())
+
+
+def admission_control(instance: Instance, history: Sequence[Sequence[Request]]) -> Admission | None:
+    """Bid-price admission control for the instance's spaces from earlier days (None without)."""
+    if not history:
+        return None
+    res = resources(instance.spaces, instance.buffer)
+    return Admission(res, forecast(res, instance.spaces, history))
 
 
 def choose(
@@ -267,12 +312,17 @@ def choose(
     bind_lead: int = 30,
     *,
     requests: Mapping[str, Request] | None = None,
+    admission: Admission | None = None,
+    clock: float | None = None,
 ) -> Placement | None:
     """Place one request among the current bookings (the API's one-shot use). Existing bookings
-    may move only if their request is in `requests` and they are not bound at `now`."""
-    return _current(spaces, bookings_by_space, buffer, bind_lead, requests).place(request, now)
+    may move only if their request is in `requests` and they are not bound at `now`. With
+    `admission`, the request must also be worth its space-time at `clock`."""
+    allocator = _current(spaces, bookings_by_space, buffer, bind_lead, requests, admission)
+    return allocator.place(request, now, clock=clock)
 
 
+HELD = "held_for_expected_demand"  # the reason when only admission control stood in the way
 # The last check of `model.refusal` that turned spaces away, in its order; needs get driver words.
 _STAGES = (
     "needs_charger",
@@ -296,8 +346,9 @@ def refusal_reason(
     buffer: int = BUFFER_MINUTES,
 ) -> str:
     """Why no space takes `request`: "full" when some space could but all are booked (call it
-    after `place` failed), else the check that stopped the spaces that got furthest through
-    `model.refusal` (charger spaces exist but are closed then: "outside_availability")."""
+    after `place` failed without admission control; see `HELD`), else the check that stopped the
+    spaces that got furthest through `model.refusal` (charger spaces exist but are closed then:
+    "outside_availability")."""
     if not spaces:
         return "no_spaces"
     reasons = [refusal(s, request) for s in spaces]
@@ -319,16 +370,18 @@ def alternatives(
     requests: Mapping[str, Request] | None = None,
     step: int = 15,
     reach: int = 360,
+    admission: Admission | None = None,
+    clock: float | None = None,
 ) -> list[tuple[int, int]]:
     """Up to `limit` stays of the same length, shifted by `step` minutes up to `reach` either way
     (nearest first, earlier before later), that would be accepted now; in time order."""
-    allocator = _current(spaces, bookings_by_space, buffer, bind_lead, requests)
+    allocator = _current(spaces, bookings_by_space, buffer, bind_lead, requests, admission)
     found: list[tuple[int, int]] = []
     for k in sorted(range(-(reach // step), reach // step + 1), key=lambda k: (abs(k), k)):
         shifted = replace(request, arrival=request.arrival + k * step, departure=request.departure + k * step)
         if k == 0 or (now is not None and shifted.arrival < now):
             continue
-        if allocator.fits(shifted, now):
+        if allocator.fits(shifted, now, clock):
             found.append((shifted.arrival, shifted.departure))
             if len(found) == limit:
                 break
@@ -341,9 +394,10 @@ def _current(
     buffer: int,
     bind_lead: int,
     requests: Mapping[str, Request] | None,
+    admission: Admission | None = None,
 ) -> OnlineAllocator:
     """An allocator holding the current bookings; those whose request is unknown stay put."""
-    allocator = OnlineAllocator(spaces, buffer, bind_lead)
+    allocator = OnlineAllocator(spaces, buffer, bind_lead, admission=admission)
     known = requests or {}
     for placed in bookings_by_space.values():
         for b in placed:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.parking import ip
+from analytics.parking import ip, online
 from analytics.parking.eligibility import matrix
-from analytics.parking.model import Booking, Instance
+from analytics.parking.model import Booking, Instance, Request
 from analytics.parking.online import OnlineAllocator
 from analytics.parking.pools import amenities
 
@@ -151,7 +151,12 @@ def _rounded(instance: Instance, model: ip.Model, allowed: np.ndarray, x: np.nda
 
 
 def reoptimise(
-    instance: Instance, batch_minutes: int = 60, *, batch_requests: int | None = None, time_limit: float = 5.0
+    instance: Instance,
+    batch_minutes: int = 60,
+    *,
+    batch_requests: int | None = None,
+    time_limit: float = 5.0,
+    history: Sequence[Sequence[Request]] = (),
 ) -> list[Booking]:
     """Yiju with re-optimisation: requests are answered online, and after every batch the bookings
     (none bound yet: all are made before the day) are re-packed by the IP, all kept, charger,
@@ -159,13 +164,15 @@ def reoptimise(
 
     Requests carry no booking time, so a batch is `batch_requests` requests, by default the share
     of the day's requests that `batch_minutes` would see if bookings came in evenly over 24 hours.
-    A re-pack whose IP does not finish within `time_limit` seconds leaves the layout as it was."""
+    A re-pack whose IP does not finish within `time_limit` seconds leaves the layout as it was.
+    `history`: admission control as in `online.allocate`."""
     requests = instance.requests
     size = batch_requests or max(1, math.ceil(len(requests) * batch_minutes / 1440))
     allowed = matrix(instance.spaces, requests)
-    allocator = OnlineAllocator(instance.spaces, instance.buffer)
+    control = online.admission_control(instance, history)
+    allocator = OnlineAllocator(instance.spaces, instance.buffer, admission=control)
     for k, r in enumerate(requests):
-        allocator.place(r, allowed=allowed[k])
+        allocator.place(r, allowed=allowed[k], clock=k / len(requests) if control else None)
         if (k + 1) % size == 0 and k + 1 < len(requests):
             allocator = _repacked(instance, allocator, allowed, time_limit)
     return list(allocator.bookings.values())
@@ -194,7 +201,7 @@ def _repacked(
     )
     if result.status != 0:
         return allocator
-    fresh = OnlineAllocator(instance.spaces, instance.buffer)
+    fresh = OnlineAllocator(instance.spaces, instance.buffer, admission=allocator.admission)
     for b in ip.colour(sub, model, np.flatnonzero(result.x[: model.size] > 0.5), held):
         fresh.add_existing(b, bound=False, request=instance.requests[index[b.request_id]])
         fresh.allow(b.request_id, allowed[index[b.request_id]])

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from analytics.parking import online
+from analytics.parking.admission import Admission
 from analytics.parking.model import BUFFER_MINUTES, Booking, Request, Space, overlaps, price, refusal, walk_m
 from api.errors import ApiError, Conflict, Invalid, NotFound
 from api.models_parking import BookingIn
 from api.pagination import bigint, decode, page
 from api.queries import PARKING
 from api.security import Principal, Role
+from api.service import parking_admission
 from api.service.access import audit
 from api.service.parking_state import Community, Frame, State, frame_for, load, to_request
 from api.service.rows import Page, all_rows, one_row
@@ -89,17 +91,33 @@ def stays(frame: Frame, spans: Sequence[tuple[int, int]]) -> list[dict[str, date
     return [{"arrival": frame.instant(a), "departure": frame.instant(d)} for a, d in spans]
 
 
-def refusal_of(request: Request, state: State, now: datetime, settings: Settings) -> Refused:
-    """Why nothing fits, from the engine, with alternative stays (none in the past)."""
+def refusal_of(
+    request: Request, state: State, now: datetime, settings: Settings, control: Admission | None = None
+) -> Refused:
+    """Why nothing fits, from the engine, with alternative stays (none in the past) that admission
+    control would let in too."""
     by_space: Mapping[str, Sequence[Booking]] = state.bookings_by_space
+    minute, lead = state.frame.minute(now), settings.parking_bind_lead_min
     reason = online.refusal_reason(request, state.spaces, by_space, BUFFER_MINUTES)
+    if (
+        reason == "full"
+        and control is not None
+        and online.choose(
+            request, state.spaces, by_space, BUFFER_MINUTES, minute, lead, requests=state.requests
+        )
+    ):
+        reason = online.HELD
     spans = online.alternatives(
-        request, state.spaces, by_space, BUFFER_MINUTES, limit=3, now=state.frame.minute(now),
-        bind_lead=settings.parking_bind_lead_min, requests=state.requests,
+        request, state.spaces, by_space, BUFFER_MINUTES, limit=3, now=minute, bind_lead=lead,
+        requests=state.requests, admission=control, clock=minute,
     )  # fmt: skip
-    return Refused(
-        f"no space can take this stay: {reason}", reason=reason, alternatives=stays(state.frame, spans)
+    message = (
+        "this stay would hold spaces that more drivers are expected to need; a shorter stay or other"
+        " hours may fit"
+        if reason == online.HELD
+        else f"no space can take this stay: {reason}"
     )
+    return Refused(message, reason=reason, alternatives=stays(state.frame, spans))
 
 
 def free_for(space: Space, request: Request, state: State) -> bool:
@@ -198,14 +216,17 @@ def _choose(
     frame: Frame,
     request: Request,
     now: datetime,
-) -> tuple[State, online.Placement | None]:
-    """The engine's placement of the request on the community's current state."""
+) -> tuple[State, Admission | None, online.Placement | None]:
+    """The engine's placement of the request on the community's current state, through the
+    community's admission control."""
     state = load(conn, place, frame, now)
+    control = parking_admission.control(conn, place, state, now, settings)
     placement = online.choose(
         request, state.spaces, state.bookings_by_space, BUFFER_MINUTES, frame.minute(now),
-        settings.parking_bind_lead_min, requests=state.requests,
+        settings.parking_bind_lead_min, requests=state.requests, admission=control,
+        clock=frame.minute(now),
     )  # fmt: skip
-    return state, placement
+    return state, control, placement
 
 
 def book(
@@ -229,9 +250,9 @@ def book(
             check_stay(arrival, departure, now, settings)
         try:
             with conn.transaction():
-                state, placement = _choose(conn, settings, place, frame, request, now)
+                state, control, placement = _choose(conn, settings, place, frame, request, now)
                 if placement is None:
-                    raise refusal_of(request, state, now, settings)
+                    raise refusal_of(request, state, now, settings, control)
                 space = next(s for s in state.spaces if s.id == placement.booking.space_id)
                 params = {
                     "code": "YJ-" + secrets.token_hex(5).upper(),

@@ -136,17 +136,23 @@ def owner_key(conn: psycopg.Connection, owner_id: str) -> Headers:
 
 
 def insert_booking(
-    conn: psycopg.Connection, place: Lot, space: str, arrival: datetime, departure: datetime
+    conn: psycopg.Connection,
+    place: Lot,
+    space: str,
+    arrival: datetime,
+    departure: datetime,
+    created_at: datetime | None = None,
 ) -> int:
-    """A booking put on a chosen space directly, as if made earlier."""
+    """A booking put on a chosen space directly, as if made earlier (at `created_at`, else now)."""
     row = conn.execute(
         """INSERT INTO parking_bookings (code, community_id, space_id, requester, plate_hash, arrival,
-               departure, occupied, price, api_key_id, idempotency_key, request_hash)
+               departure, occupied, price, api_key_id, idempotency_key, request_hash, created_at)
            VALUES (%(code)s, %(community)s, %(space)s, 'visitor', %(plate)s, %(arrival)s, %(departure)s,
                tstzrange(%(arrival)s - interval '10 minutes', %(departure)s + interval '10 minutes'), 6,
-               %(key)s, %(code)s, '\\x00'::bytea)
+               %(key)s, %(code)s, '\\x00'::bytea, coalesce(%(created_at)s, now()))
            RETURNING id""",
         {
+            "created_at": created_at,
             "code": secrets.token_hex(6),
             "community": place.community,
             "space": space,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.parking import fcfs, online, optimum
 from analytics.parking.check import violations
 from analytics.parking.model import Booking, Instance
-from tests.analytics.parking.instances import instances
+from tests.analytics.parking.instances import instances, requests
 
 EXAMPLES = settings(max_examples=60, deadline=None)
 
@@ -37,9 +38,25 @@ def test_online_is_feasible_and_never_drops_a_booking(instance: Instance) -> Non
 
 
 @EXAMPLES
+@given(instances(), st.lists(st.integers(0, 10), min_size=1, max_size=3), st.data())
+def test_online_with_admission_control_is_feasible(
+    instance: Instance, sizes: list[int], data: st.DataObject
+) -> None:
+    history = [data.draw(requests(n)) for n in sizes]  # earlier days on the same spaces
+    assert violations(instance, online.allocate(instance, history)) == []
+
+
+@EXAMPLES
 @given(instances())
 def test_reoptimise_is_feasible(instance: Instance) -> None:
     assert violations(instance, optimum.reoptimise(instance, batch_requests=3)) == []
+
+
+@EXAMPLES
+@given(instances(), st.data())
+def test_reoptimise_with_admission_control_is_feasible(instance: Instance, data: st.DataObject) -> None:
+    history = [data.draw(requests(len(instance.requests)))]
+    assert violations(instance, optimum.reoptimise(instance, batch_requests=3, history=history)) == []
 
 
 @settings(max_examples=100, deadline=None)

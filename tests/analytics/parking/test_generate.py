@@ -9,7 +9,7 @@ from functools import cache
 
 import pytest
 
-from analytics.parking.generate import HORIZON, day
+from analytics.parking.generate import HORIZON, day, history
 from analytics.parking.model import Instance, Requester, SpaceKind
 
 
@@ -28,6 +28,19 @@ def ratio(instance: Instance) -> float:
 
 def test_a_day_is_a_pure_function_of_its_arguments() -> None:
     assert day(7, 1.0, 800) == day(7, 1.0, 800)
+
+
+def test_earlier_days_are_other_draws_of_the_same_demand() -> None:
+    today = cached_day(7, 1.0, 800)
+    past = history(7, 1.0, 800, days=2)
+    assert past == history(7, 1.0, 800, days=2)
+    assert [len(d) for d in past] == [800, 800]
+    stays = {(r.arrival, r.departure) for r in today.requests}
+    for earlier in past:
+        assert {(r.arrival, r.departure) for r in earlier} != stays
+        shares = Counter(r.requester for r in earlier)
+        assert shares == Counter(r.requester for r in today.requests)  # class counts follow the size
+    assert not {r.id for r in past[0]} & {r.id for r in past[1]}
     assert day(7, 1.0, 800) != day(8, 1.0, 800)
     assert day(7, 1.0, 800).requests != day(7, 1.2, 800).requests
 

@@ -1,0 +1,90 @@
+"""Bid-price admission control: prices from the forecast LP, stays refused only when later
+requests need their space-time more, and the online allocator serving more drivers with it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.parking import admission, online
+from analytics.parking.model import Instance, Request, Space, SpaceKind
+
+DAY = ((0, 1440),)
+LONG = Request("long", 8 * 60, 18 * 60)
+
+
+def visits(prefix: str) -> list[Request]:
+    """Five one-hour visits between 08:00 and 18:00, booked after the long stay."""
+    return [Request(f"{prefix}{k}", (8 + 2 * k) * 60 + 15, (9 + 2 * k) * 60 + 15) for k in range(5)]
+
+
+def day(prefix: str) -> tuple[Request, ...]:
+    return (Request(f"{prefix}long", 8 * 60, 18 * 60), *visits(prefix))
+
+
+def control(spaces: list[Space], history: list[tuple[Request, ...]]) -> admission.Admission:
+    res = admission.resources(spaces, 10)
+    return admission.Admission(res, admission.forecast(res, spaces, history))
+
+
+def test_a_space_open_an_hour_offers_four_slots_of_capacity() -> None:
+    res = admission.resources([Space("s", SpaceKind.PUBLIC, ((8 * 60, 9 * 60),))], buffer=10)
+    assert res.capacity.sum() == 60 / admission.SLOT
+    assert res.capacity.max() == 1
+
+
+def test_spaces_of_one_kind_and_place_are_one_resource_a_charger_another() -> None:
+    spaces = [
+        Space("a", SpaceKind.PUBLIC, DAY),
+        Space("b", SpaceKind.PUBLIC, DAY),
+        Space("c", SpaceKind.PUBLIC, DAY, charger_kw=7.0),
+        Space("d", SpaceKind.PUBLIC, DAY, x=400),
+    ]
+    group = admission.resources(spaces, 10).group
+    assert group[0] == group[1] and len(set(group.tolist())) == 3
+
+
+def test_with_room_for_everyone_nothing_has_a_price() -> None:
+    spaces = [Space(f"s{j}", SpaceKind.PUBLIC, DAY) for j in range(6)]
+    gate = control(spaces, [day("h0-"), day("h1-")])
+    allowed = np.ones(len(spaces), dtype=bool)
+    assert gate.costs(LONG, allowed, 0.0, lambda: []).max() == 0
+    assert gate.worth(LONG, allowed, 0.0, lambda: []).all()
+
+
+def test_a_long_stay_is_refused_when_the_forecast_has_more_drivers_for_its_hours() -> None:
+    spaces = [Space("s", SpaceKind.PUBLIC, DAY)]
+    gate = control(spaces, [day("h0-"), day("h1-")])
+    allowed = np.ones(1, dtype=bool)
+    assert not gate.worth(LONG, allowed, 0.0, lambda: []).any()
+    assert gate.worth(visits("v")[0], allowed, 0.0, lambda: []).all()
+
+
+def test_once_the_forecast_drivers_have_all_come_the_long_stay_is_admitted() -> None:
+    spaces = [Space("s", SpaceKind.PUBLIC, DAY)]
+    gate = admission.Admission(*_parts(spaces, [day("h0-")]))
+    # at 1 every forecast request came earlier in the booking order: nothing more is expected
+    assert gate.worth(LONG, np.ones(1, dtype=bool), 1.0, lambda: []).all()
+
+
+def test_admission_control_serves_five_visitors_instead_of_one_long_stay() -> None:
+    spaces = (Space("s", SpaceKind.PUBLIC, DAY),)
+    today = Instance(spaces, day("d-"), horizon=1440)
+    history = [day("h0-"), day("h1-"), day("h2-")]
+    without = online.allocate(today)
+    with_control = online.allocate(today, history)
+    assert [b.request_id for b in without] == ["d-long"]
+    assert sorted(b.request_id for b in with_control) == sorted(r.id for r in visits("d-"))
+
+
+def test_with_a_forecast_of_long_stays_only_the_long_stay_is_admitted() -> None:
+    spaces = (Space("s", SpaceKind.PUBLIC, DAY),)
+    today = Instance(spaces, day("d-"), horizon=1440)
+    history = [(Request(f"h{k}", 8 * 60, 18 * 60),) for k in range(3)]
+    assert [b.request_id for b in online.allocate(today, history)] == ["d-long"]
+
+
+def _parts(
+    spaces: list[Space], history: list[tuple[Request, ...]]
+) -> tuple[admission.Resources, admission.Forecast]:
+    res = admission.resources(spaces, 10)
+    return res, admission.forecast(res, spaces, history)
