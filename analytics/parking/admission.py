@@ -191,12 +191,17 @@ def solve(res: Resources, demand: Forecast, after: float, free: np.ndarray) -> P
 
 
 class Admission:
-    """Bid prices re-solved each `step` of the clock (the forecast's) as requests come in."""
+    """Bid prices re-solved each `step` of the clock (the forecast's) as requests come in: by the
+    request that finds them due (`inline`), or by whoever calls `refresh` (the API, in the
+    background, so that no booking waits for the LP; until the first solve nothing is refused)."""
 
-    def __init__(self, res: Resources, demand: Forecast, step: float = 1 / RESOLVES) -> None:
+    def __init__(
+        self, res: Resources, demand: Forecast, step: float = 1 / RESOLVES, *, inline: bool = True
+    ) -> None:
         self.res = res
         self.demand = demand
         self.step = step
+        self.inline = inline
         self.prices = Prices(np.zeros(res.shape), {})
         self.solved_at = -np.inf
 
@@ -208,25 +213,15 @@ class Admission:
             out[self.res.group[column], idx] += share
         return out
 
-    def costs(
-        self,
-        request: Request,
-        allowed: np.ndarray,
-        now: float,
-        held: Callable[[], Iterable[tuple[int, Booking]]],
-    ) -> np.ndarray:
-        """The stay's bid-price cost in each group (inf where it may use no space). The prices
-        are re-solved when the clock (`now`) enters a new step, over what `held()` leaves free."""
-        step = np.floor(now / self.step) * self.step
-        if step > self.solved_at:
-            free = self.res.capacity - self.used(held())
-            self.prices = solve(self.res, self.demand, step, free)
-            self.solved_at = step
-        out = np.full(self.res.shape[0], np.inf)
-        groups = self.res.groups_of(allowed)
-        idx, share = self.res.span(request.arrival, request.departure)
-        out[groups] = (self.prices.bids[np.ix_(groups, idx)] * share).sum(axis=1)
-        return out
+    def due(self, now: float) -> float | None:
+        """The step the prices should be solved at, if they were solved at an earlier one."""
+        step = float(np.floor(now / self.step) * self.step)
+        return step if step > self.solved_at else None
+
+    def refresh(self, step: float, used: np.ndarray) -> None:
+        """Solve the prices at `step` over the capacity that `used` leaves free."""
+        self.prices = solve(self.res, self.demand, step, self.res.capacity - used)
+        self.solved_at = step
 
     def worth(
         self,
@@ -239,11 +234,17 @@ class Admission:
         cost there is at most one driver served (the value of every request). Where it costs
         exactly that everywhere (within `MARGINAL`), the prices cannot tell: then it is admitted
         if the LP accepts at least half (`MAJORITY`) of the forecast requests with its span."""
-        costs = self.costs(request, allowed, now, held)
+        step = self.due(now) if self.inline else None
+        if step is not None:
+            self.refresh(step, self.used(held()))
+        prices = self.prices
+        costs = np.full(self.res.shape[0], np.inf)
+        groups = self.res.groups_of(allowed)
+        idx, share = self.res.span(request.arrival, request.departure)
+        costs[groups] = (prices.bids[np.ix_(groups, idx)] * share).sum(axis=1)
         worth = costs <= 1 + TOLERANCE
         clear = costs < 1 - MARGINAL
-        if worth.any() and not clear.any():
-            share = self.prices.accepted.get(_span_key(request.arrival, request.departure), 1.0)
-            if share < MAJORITY:
-                return np.zeros_like(allowed)
+        accepted = prices.accepted.get(_span_key(request.arrival, request.departure), 1.0)
+        if worth.any() and not clear.any() and accepted < MAJORITY:
+            return np.zeros_like(allowed)
         return allowed & worth[self.res.group]

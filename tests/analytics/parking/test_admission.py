@@ -47,8 +47,8 @@ def test_with_room_for_everyone_nothing_has_a_price() -> None:
     spaces = [Space(f"s{j}", SpaceKind.PUBLIC, DAY) for j in range(6)]
     gate = control(spaces, [day("h0-"), day("h1-")])
     allowed = np.ones(len(spaces), dtype=bool)
-    assert gate.costs(LONG, allowed, 0.0, lambda: []).max() == 0
     assert gate.worth(LONG, allowed, 0.0, lambda: []).all()
+    assert gate.solved_at == 0 and gate.prices.bids.max() == 0
 
 
 def test_a_long_stay_is_refused_when_the_forecast_has_more_drivers_for_its_hours() -> None:
