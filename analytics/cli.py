@@ -125,19 +125,27 @@ def _evaluate_simulated(console: Console, days: int, seed: int, compare: bool, r
     names = {str(k): v for k, v in learned.CHOSEN.items()}
     scored = simulated_score(days, seed)
     record = simulated_record(scored, names)
-    table = Table(title=f"{days} simulated days, {record['devices']} devices (rules + {names})")
-    for column in ("fault type", "silent", "TP", "FN", "FP", "precision", "recall", "F1", "median delay s"):
+    table = Table(
+        title=f"{days} simulated days, {record['devices']} devices (rules + {names}): "
+        f"{record['manifested']} of {record['injected']} injected faults manifested"
+    )
+    columns = ("fault type", "silent", "injected", "manifested", "TP", "FN", "FP", "precision", "recall",
+               "F1", "median delay s", "F1 all")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "fault type" else "right")
     for t, r in record["per_type"].items():
         delay = "" if r["median_delay_s"] is None else f"{r['median_delay_s']:.0f}"
         table.add_row(
-            t, "yes" if r["silent"] else "", str(r["tp"]), str(r["fn"]), str(r["fp"]),
-            f"{r['precision']:.2f}", f"{r['recall']:.2f}", f"{r['f1']:.2f}", delay,
+            t, "yes" if r["silent"] else "", str(r["injected"]), str(r["manifested"]), str(r["tp"]),
+            str(r["fn"]), str(r["fp"]), f"{r['precision']:.2f}", f"{r['recall']:.2f}", f"{r['f1']:.2f}",
+            delay, f"{record['per_type_all'][t]['f1']:.2f}",
         )  # fmt: skip
     console.print(table)
     console.print(
-        f"overall F1 {record['overall_f1']:.3f}, false alarms per device-day "
-        f"{record['false_alarms_per_device_day']:.4f}"
+        f"on manifested faults: overall F1 {record['overall_f1']:.3f}, false alarms per device-day "
+        f"{record['false_alarms_per_device_day']:.4f}; on every injected fault: overall F1 "
+        f"{record['overall_f1_all']:.3f}, false alarms per device-day "
+        f"{record['false_alarms_per_device_day_all']:.4f}"
     )
     if compare:
         record["compare"] = {}

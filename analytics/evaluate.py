@@ -5,6 +5,10 @@ A label (device, fault type, start, end) is caught when a detection of the match
 on that device starts inside its span (from a minute before it to `grace` after its end); its
 delay is from the fault's start to the first such detection. A detection that explains no label
 of its device at that time is a false alarm.
+
+A fault that left no trace in its device's rows (a stuck meter on an idle charger, a sensor stuck
+reading occupied under a parked car) is not `manifested`: by default it is a don't-care span, where
+a detection is neither caught nor false; `only_manifested=False` scores every injected fault alike.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ ALARM_FOR: dict[str, str] = {
 LEARNED_TYPE = "unusual_behaviour"  # the learned detectors' alarm: it may explain any silent fault
 NOT_ANOMALIES = frozenset({"reboot"})  # expected behaviour, not something to alarm on
 EARLY = timedelta(minutes=1)
+GRACE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,11 @@ class Label:
     start: datetime
     end: datetime | None
     silent: bool
+    manifested: bool = True  # whether its device reported anything it would not have without it
+
+    def span(self, end: datetime, grace: timedelta = GRACE) -> tuple[datetime, datetime]:
+        """Where a detection is this fault's doing; `end` stands in for a fault still going on."""
+        return self.start - EARLY, (self.end or end) + grace
 
 
 @dataclass
@@ -56,6 +66,8 @@ class TypeScore:
     tp: int = 0
     fn: int = 0
     fp: int = 0
+    injected: int = 0
+    manifested: int = 0
     delays_s: list[float] = field(default_factory=list)
 
     @property
@@ -96,6 +108,7 @@ class Evaluation:
         total = TypeScore("overall", False)
         for s in self.by_type.values():
             total.tp, total.fn, total.fp = total.tp + s.tp, total.fn + s.fn, total.fp + s.fp
+            total.injected, total.manifested = total.injected + s.injected, total.manifested + s.manifested
             total.delays_s += s.delays_s
         return total
 
@@ -106,7 +119,7 @@ class Evaluation:
 
 def evaluate(
     detections: Sequence[Detection], labels: Sequence[Label], end: datetime, device_days: float,
-    grace: timedelta = timedelta(minutes=15),
+    grace: timedelta = GRACE, only_manifested: bool = True,
 ) -> Evaluation:  # fmt: skip
     """Match detections to labels (see the module's docstring)."""
     by_device: dict[str, list[Detection]] = defaultdict(list)
@@ -118,9 +131,13 @@ def evaluate(
         if label.fault_type in NOT_ANOMALIES:
             continue
         score = scores.setdefault(label.fault_type, TypeScore(label.fault_type, label.silent))
-        lo, hi = label.start - EARLY, (label.end or end) + grace
+        score.injected += 1
+        score.manifested += label.manifested
+        lo, hi = label.span(end, grace)
         during = [d for d in by_device[label.device_id] if lo <= d.first_seen <= hi]
         explained.update(id(d) for d in during)  # whatever the type: it is this fault's doing
+        if only_manifested and not label.manifested:
+            continue  # nothing to see: a detection here is neither caught nor false
         wanted = {ALARM_FOR.get(label.fault_type)} | ({LEARNED_TYPE} if label.silent else set())
         hits = [d for d in during if d.type in wanted]
         if hits:

@@ -2,12 +2,17 @@
 
 The simulators' behaviour models produce exactly the rows ingest would store (same tables, same
 columns) plus the labels of every fault they injected, so an evaluation needs no broker or database.
+
+Whether a fault manifested is decided by replaying its device without it (see `manifested`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import takewhile
 
 import pandas as pd
 
@@ -18,7 +23,8 @@ from analytics.models import Detection
 from analytics.occupancy import Space
 from analytics.rules import Frames
 from core.contract.topics import Kind
-from core.db.tables import DEVICE_TABLES
+from core.db.tables import DEVICE_TABLES, Row
+from simulators.behaviour.base import Emission, FaultLabel
 from simulators.behaviour.faults import FaultRates
 from simulators.behaviour.schedule import Simulation
 from simulators.community import load_community, resolve
@@ -31,6 +37,8 @@ RATES = FaultRates.uniform(
     night_trips=0.2, vibration_rising=0.05, sensor_stuck=0.05,
 )  # fmt: skip
 """Every kind of fault often enough to be scored in a few days of the demo community."""
+Stamped = tuple[datetime, str, Row]
+"""A device's message as (time, table, row)."""
 
 
 @dataclass(frozen=True)
@@ -56,20 +64,31 @@ def simulate(
 ) -> Simulated:
     """`days` days of `community` from `start`, faults drawn at `rates`."""
     definition = load_community(resolve(community))
-    end = start + timedelta(days=days)
-    sim = Simulation([definition], start, end, seed, rates)
-    rows = []
-    for e in sim:
-        table = DEVICE_TABLES[(e.kind, e.channel)]
-        rows.append((table.name, table.row(e.device_id, e.payload)))
-    labels = [Label(lb.device_id, lb.fault_type, lb.start, lb.end, lb.silent) for lb in sim.labels]
+    return of_run(Simulation([definition], start, start + timedelta(days=days), seed, rates))
+
+
+def of_run(sim: Simulation) -> Simulated:
+    """A run of one community with an end, made in memory, its faults replayed to see which showed."""
+    (definition,) = sim.communities
+    if sim.end is None:
+        raise ValueError("an evaluation needs a run with an end")
+    rows: list[tuple[str, Row]] = []
+    by_device: dict[str, list[Stamped]] = defaultdict(list)
+    for ts, table, row in _stamped(sim):
+        rows.append((table, row))
+        by_device[row[0]].append((ts, table, row))
+    labels = []
+    for lb in sim.labels:
+        label = Label(lb.device_id, lb.fault_type, lb.start, lb.end, lb.silent)
+        shown = manifested(sim, lb, label.span(sim.end), by_device[lb.device_id])
+        labels.append(replace(label, manifested=shown))
     return Simulated(
         frames=frames(rows),
         kinds={d[0]: d[1] for d in definition.devices()},
         rated_kw={definition.full_id(c.id): c.max_kw for c in definition.chargers},
         labels=labels,
-        start=start,
-        end=end,
+        start=sim.start,
+        end=sim.end,
         spaces={
             definition.full_id(sp.id): Space(
                 definition.id, sp.space_type, [w.model_dump() for w in sp.availability]
@@ -78,6 +97,31 @@ def simulate(
         },
         gates_of={definition.full_id(g.id): definition.id for g in definition.gates},
     )
+
+
+def manifested(
+    sim: Simulation, fault: FaultLabel, span: tuple[datetime, datetime], rows: Iterable[Stamped]
+) -> bool:
+    """Whether the device's rows in `span` differ from a replay of the same run without the fault.
+
+    The span is where a detection is credited to the fault (a minute before it to `GRACE` after
+    its end), so it also holds effects that outlast a fault a little: the first honest reading of a
+    stuck meter or sensor. A replay repeats a device exactly (tests/simulators/test_schedule.py), so
+    equal rows mean the fault changed nothing a detector could see.
+    """
+    lo, hi = span
+
+    def inside(of: Iterable[Stamped]) -> list[tuple[str, Row]]:
+        return [(table, row) for ts, table, row in takewhile(lambda r: r[0] <= hi, of) if ts >= lo]
+
+    return inside(rows) != inside(_stamped(sim.replay(fault.device_id, without=fault)))
+
+
+def _stamped(emissions: Iterable[Emission]) -> Iterator[Stamped]:
+    """(time, table, row) as ingest would store each message."""
+    for e in emissions:
+        table = DEVICE_TABLES[(e.kind, e.channel)]
+        yield e.ts, table.name, table.row(e.device_id, e.payload)
 
 
 def history(sim: Simulated, days: int = 3, seed: int = 6) -> Simulated:
@@ -97,7 +141,8 @@ class Scored:
 
     sim: Simulated
     detections: list[Detection]
-    evaluation: Evaluation
+    evaluation: Evaluation  # on the faults that manifested
+    evaluation_all: Evaluation  # on every injected fault
 
 
 def score(
@@ -112,4 +157,7 @@ def score(
         past = history(sim)
         models = learned.fit_all(past.frames, detectors)
         found += learned.detect(joined(past, sim), models, sim.start)
-    return Scored(sim, found, evaluate(found, sim.labels, sim.end, device_days=sim.device_days))
+    manifested_only, every_fault = (
+        evaluate(found, sim.labels, sim.end, sim.device_days, only_manifested=only) for only in (True, False)
+    )
+    return Scored(sim, found, manifested_only, every_fault)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from simulators.behaviour.base import DAY, HOUR, MINUTE, Device, Emission, FaultLabel
+from simulators.behaviour.base import DAY, HOUR, MINUTE, Device, Emission, Fault, FaultLabel
 from simulators.behaviour.chargers import ChargerModel
 from simulators.behaviour.elevators import ElevatorModel
 from simulators.behaviour.faults import FaultPlanner, FaultRates
@@ -56,6 +56,8 @@ class Simulation:
     Each window's messages are made for every device and merged in time order; a device carries its
     state (seq, meter, parcels...) into the next window, so memory holds one window, not the run.
     Faults are planned ahead of the windows; `labels` holds the ground truth planned so far.
+    Every model draws from its own generators (seeded by run, device and purpose) and reads no other
+    device's state, so one device can be replayed alone, with or without one of its faults.
     """
 
     def __init__(
@@ -71,37 +73,66 @@ class Simulation:
     ) -> None:
         if start.tzinfo is None or (end is not None and end.tzinfo is None):
             raise ValueError("start and end must be timezone-aware")
-        self.start, self.end = start, end
-        self.devices = [d for c in communities for d in build_devices(c, seed)]
+        self.start, self.end, self.seed = start, end, seed
+        self.communities, self.every = list(communities), every
+        self.devices = self._build()
         self.window = window or _window(len(self.devices), every)
-        if every is not None:
-            for d in self.devices:
-                d.every = every
         rates = rates or FaultRates()
         self._planners = [FaultPlanner(d.device_id, d.kind, start, end, seed, rates) for d in self.devices]
         self.labels: list[FaultLabel] = []
+        self._faults: dict[str, list[Fault]] = {d.device_id: [] for d in self.devices}  # for replays
         self._plan(end if end is not None else start + LOOKAHEAD)
+
+    def _build(self) -> list[Device]:
+        devices = [d for c in self.communities for d in build_devices(c, self.seed)]
+        if self.every is not None:
+            for d in devices:
+                d.every = self.every
+        return devices
 
     def _plan(self, until: datetime) -> None:
         new: list[FaultLabel] = []
         for device, planner in zip(self.devices, self._planners, strict=True):
             faults = planner.plan(until)
             device.faults += faults
+            self._faults[device.device_id] += faults
             new += (f.label for f in faults)
         self.labels += sorted(new, key=attrgetter("start", "device_id"))
 
-    def windows(self) -> Iterator[tuple[datetime, datetime, Iterator[Emission]]]:
-        """(window start, window end, its messages in time order) until the end of the run."""
+    def inject(self, fault: Fault) -> None:
+        """Add a fault by hand (a demonstration, a test's crafted case) before the run begins."""
+        device = next(d for d in self.devices if d.device_id == fault.label.device_id)
+        device.faults = sorted([*device.faults, fault], key=attrgetter("start"))
+        self._faults[device.device_id] = list(device.faults)
+        self.labels = sorted([*self.labels, fault.label], key=attrgetter("start", "device_id"))
+
+    def _bounds(self) -> Iterator[tuple[datetime, datetime]]:
         t = self.start
         while self.end is None or t < self.end:
             upto = t + self.window if self.end is None else min(t + self.window, self.end)
+            yield t, upto
+            t = upto
+
+    def windows(self) -> Iterator[tuple[datetime, datetime, Iterator[Emission]]]:
+        """(window start, window end, its messages in time order) until the end of the run."""
+        for t, upto in self._bounds():
             if self.end is None:
                 self._plan(upto + LOOKAHEAD)
-            for d in self.devices:  # faults over for longer than any model looks back
-                if d.faults and d.faults[0].end < t - FORGET:
-                    d.faults = [f for f in d.faults if f.end >= t - FORGET]
+            for d in self.devices:
+                _forget(d, t)
             yield t, upto, heapq.merge(*(d.emissions(t, upto) for d in self.devices), key=attrgetter("ts"))
-            t = upto
+
+    def replay(self, device_id: str, without: FaultLabel | None = None) -> Iterator[Emission]:
+        """One device's messages in this run, made again by a fresh model through the same windows
+        with the same faults, less `without`: what the device would have reported had it not happened.
+        """
+        if self.end is None:
+            raise ValueError("only a run with an end can be replayed")  # its faults are planned up front
+        device = next(d for d in self._build() if d.device_id == device_id)
+        device.faults = [f for f in self._faults[device_id] if f.label != without]
+        for t, upto in self._bounds():
+            _forget(device, t)
+            yield from device.emissions(t, upto)
 
     def __iter__(self) -> Iterator[Emission]:
         for _, _, emissions in self.windows():
@@ -119,6 +150,12 @@ def simulate(
     """Every device's messages in [start, end) merged in time order, and the injected faults."""
     run = Simulation([community], start, end, seed, rates)
     return iter(run), run.labels
+
+
+def _forget(device: Device, t: datetime) -> None:
+    """Drop the faults over for longer than any model looks back."""
+    if device.faults and device.faults[0].end < t - FORGET:
+        device.faults = [f for f in device.faults if f.end >= t - FORGET]
 
 
 def _window(devices: int, every: timedelta | None) -> timedelta:
