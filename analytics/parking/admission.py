@@ -16,9 +16,9 @@ to the minutes it holds (turnover buffers included). The expected demand is a fo
 days' requests (the API keeps refused ones too, so unmet demand counts), each with when it was
 booked on the clock of the request being judged: the benchmark's clock is the share of the day's
 requests already in (a request's position in booking order), the API's the minute, earlier days
-shifted by whole weeks. The LP is
-aggregated over forecast requests that are the same to it (same 15-minute span, same groups)
-so that it stays small: a few thousand variables for a day of 2,000 requests.
+shifted by whole weeks. The LP is aggregated over forecast requests that are the same to it (same
+15-minute span, same groups) so that it stays small: a few thousand variables for a day of 2,000
+requests.
 
 No library does this (SciPy solves the LP; the model around it is ours).
 """
