@@ -51,7 +51,9 @@ def test_a_drifting_charger_raises_one_unusual_behaviour_alarm(
     store.prepare_connection(conn)
     store.write(conn, _history(ids, now - timedelta(hours=30), 30 * 60, ids[0], drift_from),
                 track_rollups=False, worker="test")  # fmt: skip
-    models = service.fit_learned(conn, drift_from, history=timedelta(hours=24), sample=500)
+    # fitted on every charger in the database: 20 h keep clear of the end-to-end test's faulty day,
+    # which ends a day before the hour (a 24 h fit took in its overheating chargers at some hours)
+    models = service.fit_learned(conn, drift_from, history=timedelta(hours=20), sample=500)
     assert models[Kind.EV_CHARGER].detector == "KNN"
     since = drift_from
     while since < now:  # one window per cycle, as the service runs it
