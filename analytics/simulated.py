@@ -60,15 +60,22 @@ class Simulated:
 
 
 def simulate(
-    days: int, seed: int = 5, rates: FaultRates = RATES, community: str = "demo", start: datetime = START
+    days: int,
+    seed: int = 5,
+    rates: FaultRates = RATES,
+    community: str = "demo",
+    start: datetime = START,
+    *,
+    judge: bool = True,
 ) -> Simulated:
-    """`days` days of `community` from `start`, faults drawn at `rates`."""
+    """`days` days of `community` from `start`, faults drawn at `rates`; `judge`: see `of_run`."""
     definition = load_community(resolve(community))
-    return of_run(Simulation([definition], start, start + timedelta(days=days), seed, rates))
+    return of_run(Simulation([definition], start, start + timedelta(days=days), seed, rates), judge=judge)
 
 
-def of_run(sim: Simulation) -> Simulated:
-    """A run of one community with an end, made in memory, its faults replayed to see which showed."""
+def of_run(sim: Simulation, *, judge: bool = True) -> Simulated:
+    """A run of one community with an end, made in memory, its faults replayed to see which showed
+    (`judge`; without, every label counts as manifested: for runs whose labels are not scored)."""
     (definition,) = sim.communities
     if sim.end is None:
         raise ValueError("an evaluation needs a run with an end")
@@ -80,8 +87,11 @@ def of_run(sim: Simulation) -> Simulated:
     labels = []
     for lb in sim.labels:
         label = Label(lb.device_id, lb.fault_type, lb.start, lb.end, lb.silent)
-        shown = manifested(sim, lb, label.span(sim.end), by_device[lb.device_id])
-        labels.append(replace(label, manifested=shown))
+        if judge:
+            label = replace(
+                label, manifested=manifested(sim, lb, label.span(sim.end), by_device[lb.device_id])
+            )
+        labels.append(label)
     return Simulated(
         frames=frames(rows),
         kinds={d[0]: d[1] for d in definition.devices()},
@@ -125,8 +135,9 @@ def _stamped(emissions: Iterable[Emission]) -> Iterator[Stamped]:
 
 
 def history(sim: Simulated, days: int = 3, seed: int = 6) -> Simulated:
-    """The days before `sim` at the usual (low) fault rates: what learned detectors fit on."""
-    return simulate(days, seed=seed, rates=FaultRates(), start=sim.start - timedelta(days=days))
+    """The days before `sim` at the usual (low) fault rates: what learned detectors fit on (its
+    labels are not scored, so its faults are not replayed)."""
+    return simulate(days, seed=seed, rates=FaultRates(), start=sim.start - timedelta(days=days), judge=False)
 
 
 def joined(past: Simulated, sim: Simulated) -> Frames:
