@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api.errors import Forbidden, Invalid, Unauthorized
 from api.ratelimit import RateLimiter
@@ -91,12 +91,10 @@ _bearer = HTTPBearer(
 )
 
 
-def get_principal(
-    request: Request,
-    conn: ConnDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def get_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """The caller, authenticated and within its rate limit."""
+    """The caller, authenticated and within its rate limit (on the event loop: no thread hop)."""
     limiter: RateLimiter = request.app.state.limiter
     address = request.client.host if request.client else "unknown"
     limiter.check_address(address)
@@ -104,14 +102,32 @@ def get_principal(
         raise Unauthorized(
             "missing `Authorization: Bearer <API key>`", headers={"WWW-Authenticate": "Bearer"}
         )
+    pool: AsyncConnectionPool = request.app.state.apool
     try:
-        principal = access.authenticate(conn, credentials.credentials, address)
+        async with pool.connection() as conn:
+            principal = await access.authenticate(conn, credentials.credentials, address)
     except Unauthorized as error:
         limiter.fail_address(address)
         error.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         raise
     limiter.hit_key(principal.key_id)
     return principal
+
+
+async def get_aconn(
+    request: Request, _caller: Annotated[Principal, Depends(get_principal)]
+) -> AsyncIterator[psycopg.AsyncConnection]:
+    """One connection of the event loop's pool (autocommit), for routes that run on the loop.
+
+    It depends on the caller so that authentication has given its own connection back first:
+    a request holding one connection while waiting for a second can exhaust the pool for good.
+    """
+    pool: AsyncConnectionPool = request.app.state.apool
+    async with pool.connection() as conn:
+        yield conn
+
+
+AConnDep = Annotated[psycopg.AsyncConnection, Depends(get_aconn)]
 
 
 def require(scope: Scope) -> Callable[[Principal], Coroutine[None, None, Principal]]:

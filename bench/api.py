@@ -1,8 +1,10 @@
 """`yiju bench api`: latest state and a day's series at 50 concurrent clients, 30 days x 1,000 devices.
 
 The history lives in a dedicated database (`<name>_bench_api`), filled inside PostgreSQL with
-generate_series and kept for the next run when its shape is unchanged. The API runs as
-`yiju api` in its own process; the load comes from `python -m bench.api_load`, another process.
+generate_series and kept for the next run when its shape is unchanged; its closed chunks are
+ordered by device as the product's maintenance orders them. The API runs as `yiju api` in its
+own process; the load comes from another process: wrk where it is installed, else
+`python -m bench.api_load`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psutil
 import psycopg
@@ -22,10 +25,12 @@ from psycopg import sql
 
 from api.security import Role
 from api.service import access
+from bench import api_wrk
 from bench.api_queries import API_BENCH, FILL_VALUES, SERIES_FIELD
 from bench.processes import ROOT, free_ports, run_load
 from bench.report import percentile
 from core.config import Settings
+from core.db import maintenance
 from core.db.migrate import migrate
 from core.registry import service as registry
 
@@ -34,6 +39,8 @@ logger = logging.getLogger(__name__)
 KINDS = tuple(FILL_VALUES)
 PER_COMMUNITY = 50
 TARGET_P99_MS = {"latest": 50.0, "series": 150.0}
+QUANTILES = (1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98, 99, 99.5, 99.9, 100)
+"""Latency is kept at these percentiles (100: the slowest request)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ class ApiOptions:
     seconds: float = 20.0
     workers: int = 2
     refill: bool = False
-    cluster: bool = False
+    reorder: bool = True
 
 
 @dataclass
@@ -58,7 +65,7 @@ class Scenario:
     requests: int
     errors: int
     elapsed_s: float
-    latencies_ms: list[float] = field(repr=False)
+    percentiles_ms: dict[float, float] = field(repr=False)  # QUANTILES -> latency
     api_cpu_ms: float = float("nan")  # API processes' CPU per request
     machine_busy: float = float("nan")  # share of all cores busy during the run
 
@@ -67,7 +74,7 @@ class Scenario:
         return (self.requests - self.errors) / self.elapsed_s
 
     def p(self, q: float) -> float:
-        return percentile(self.latencies_ms, q)
+        return self.percentiles_ms.get(float(q), float("nan"))
 
 
 @dataclass
@@ -77,7 +84,8 @@ class ApiBenchResult:
     options: ApiOptions
     rows: int
     fill_s: float | None
-    clustered_share: float
+    ordered_share: float  # of chunks, ordered by device
+    load_generator: str
     scenarios: list[Scenario]
 
 
@@ -148,22 +156,14 @@ def _fill(conn: psycopg.Connection, options: ApiOptions) -> None:
     conn.execute(API_BENCH.record_meta, (*_shape(options), end))
 
 
-def cluster_chunks(url: str, *, cluster: bool) -> float:
-    """With `cluster`, reorder every chunk not yet ordered by device; the share of chunks that are."""
-    tables = [f"{kind}_telemetry" for kind in KINDS]
+def order_chunks(url: str, *, reorder: bool) -> float:
+    """With `reorder`, order every closed chunk by device as maintenance does (kept for later
+    runs); the share of chunks that are."""
     with psycopg.connect(url, autocommit=True) as conn:
-        chunks = conn.execute(API_BENCH.chunk_indexes, (tables,)).fetchall()
-        for schema, chunk, index, done in chunks:
-            if cluster and not done:
-                conn.execute(
-                    sql.SQL(API_BENCH.cluster).format(
-                        chunk=sql.Identifier(schema, chunk), index=sql.Identifier(index)
-                    )
-                )
-                logger.info("clustered %s by device", chunk)
-        if cluster:
-            return 1.0
-    return sum(1 for c in chunks if c[3]) / max(1, len(chunks))
+        if reorder:
+            done = maintenance.reorder(conn, after=timedelta(0), limit=None)
+            logger.info("ordered %d chunks by device", done)
+        return maintenance.ordered_share(conn)
 
 
 def _paths(url: str, options: ApiOptions, count: int = 5000) -> dict[str, list[str]]:
@@ -219,7 +219,7 @@ def _idle_and_total() -> tuple[float, float]:
 def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
     """Fill (or reuse) the history, start the API, load it with each scenario in turn."""
     url, fill_s = prepare(settings, options)
-    clustered = cluster_chunks(url, cluster=options.cluster)
+    ordered = order_chunks(url, reorder=options.reorder)
     with psycopg.connect(url, autocommit=True) as conn:
         key = access.create_key(
             conn,
@@ -253,23 +253,40 @@ def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
         _wait_ready(base_url, proc)
         paths = _paths(url, options)
         common = {"base_url": base_url, "key": key, "clients": options.clients}
-        run_load(
-            "bench.api_load", {**common, "seconds": 3.0, "paths": paths["latest"] + paths["series"]}
-        )  # warm-up
+        load = _load(common, 3.0, paths["latest"] + paths["series"])  # warm-up
         scenarios = []
         for name, chosen in paths.items():
             cpu_before, (idle_before, total_before) = _api_cpu_s(proc), _idle_and_total()
-            measured = run_load("bench.api_load", {**common, "seconds": options.seconds, "paths": chosen})
+            measured = _load(common, options.seconds, chosen)
             cpu_s, (idle, total) = _api_cpu_s(proc) - cpu_before, _idle_and_total()
-            statuses: dict[str, int] = measured["statuses"]
-            latencies: list[float] = measured["latencies_ms"]
-            errors = sum(n for status, n in statuses.items() if status != "200")
-            elapsed = float(measured["elapsed_s"])
             busy = 1 - (idle - idle_before) / max(1e-9, total - total_before)
-            api_cpu_ms = 1000 * cpu_s / max(1, len(latencies))
-            scenarios.append(Scenario(name, len(latencies), errors, elapsed, latencies, api_cpu_ms, busy))
+            requests = int(measured["requests"])
+            api_cpu_ms = 1000 * cpu_s / max(1, requests)
+            scenarios.append(
+                Scenario(
+                    name, requests, int(measured["errors"]), float(measured["elapsed_s"]),
+                    measured["percentiles_ms"], api_cpu_ms, busy,
+                )
+            )  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     rows = options.devices * options.days * 86_400 // options.interval_s
-    return ApiBenchResult(options, rows, fill_s, clustered, scenarios)
+    return ApiBenchResult(options, rows, fill_s, ordered, load["generator"], scenarios)
+
+
+def _load(common: dict[str, object], seconds: float, paths: list[str]) -> dict[str, Any]:
+    """One closed-loop run: requests, errors, elapsed_s, percentiles_ms and the generator used."""
+    spec = {**common, "seconds": seconds, "paths": paths}
+    if api_wrk.available():
+        return {**api_wrk.run(spec, QUANTILES), "generator": "wrk"}
+    measured = run_load("bench.api_load", spec)
+    latencies: list[float] = measured["latencies_ms"]
+    errors = sum(n for status, n in measured["statuses"].items() if status != "200")
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "elapsed_s": float(measured["elapsed_s"]),
+        "percentiles_ms": {float(q): percentile(latencies, q) for q in QUANTILES},
+        "generator": "python (bench/api_load.py)",
+    }

@@ -25,17 +25,19 @@ def command(
     seconds: Annotated[float, typer.Option(min=1, help="length of each measured run")] = 20.0,
     workers: Annotated[int, typer.Option(min=1, max=16, help="uvicorn workers")] = 2,
     refill: Annotated[bool, typer.Option(help="rebuild the bench database's history")] = False,
-    cluster: Annotated[
+    reorder: Annotated[
         bool,
-        typer.Option(help="first CLUSTER each chunk by device (kept for later runs; undone by --refill)"),
-    ] = False,
+        typer.Option(
+            help="first order every closed chunk by device, as maintenance does (kept for later runs)"
+        ),
+    ] = True,
     json_file: Annotated[Path | None, typer.Option("--json", help="write the figures here")] = None,
     plot: Annotated[Path, typer.Option(help="latency plot (PNG)")] = DEFAULT_PLOT,
 ) -> None:
     """Latest state and a day's series under concurrent clients over a month of history: req/s, p50/p99."""
     settings = get_settings()
     setup_logging(settings.log_level)
-    options = ApiOptions(devices, days, interval_s, clients, seconds, workers, refill, cluster)
+    options = ApiOptions(devices, days, interval_s, clients, seconds, workers, refill, reorder)
     result = run(settings, options)
     console = Console() if Console().is_terminal else Console(width=132)
     api_report.render(result, console)

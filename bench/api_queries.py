@@ -35,16 +35,6 @@ class API_BENCH:
         INSERT INTO device_status (device_id, ts, boot, seq, state, firmware)
         SELECT id, %(at)s, 0, 0, 'online', '1.0.0' FROM devices WHERE community_id LIKE 'bench-api-%%'"""
     analyze: Final = "ANALYZE"
-    # Closed chunks and their (device_id, ts DESC, ...) index: CLUSTER puts each device's rows of
-    # a day together, as TimescaleDB's reorder policy (community edition) or compression would.
-    chunk_indexes: Final = """
-        SELECT ch.chunk_schema, ch.chunk_name, i.relname, x.indisclustered
-        FROM timescaledb_information.chunks ch
-        JOIN pg_index x ON x.indrelid = format('%%I.%%I', ch.chunk_schema, ch.chunk_name)::regclass
-        JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE ch.hypertable_name = ANY(%s) AND i.relname LIKE '%%_identity'
-        ORDER BY ch.chunk_name"""
-    cluster: Final = "CLUSTER {chunk} USING {index}"
 
 
 FILL_VALUES: Final = {

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(90, ge=1, description="raw telemetry and events")
     rollup_retention_days: int = Field(730, ge=1)
     maintenance_interval_s: float = Field(300.0, gt=0)
+    maintenance_reorder_after_h: float = Field(
+        2.0, ge=0, description="a telemetry chunk closed this long is ordered by device"
+    )
+    maintenance_reorder_chunks: int = Field(
+        8, ge=0, le=10_000, description="chunks ordered per maintenance pass (Apache edition); 0: none"
+    )
 
     api_host: str = Field("127.0.0.1", description="0.0.0.0 inside a container")
     api_port: int = Field(8000, ge=1, le=65_535)

@@ -12,7 +12,7 @@ from api.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from api.pagination import bigint, decode, page
 from api.queries import AUDIT, COMPANIES, KEYS
 from api.security import COMPANY_ROLES, ROLE_SCOPES, Principal, Role, Scope
-from api.service.rows import all_rows, one_row
+from api.service.rows import all_rows, fetch_one, one_row
 from core.contract.topics import ID_PATTERN, is_valid_id
 
 
@@ -44,11 +44,11 @@ def audit(conn: psycopg.Connection, who: Principal, action: str, target: str, **
     )
 
 
-def authenticate(conn: psycopg.Connection, key: str, client_addr: str | None) -> Principal:
+async def authenticate(conn: psycopg.AsyncConnection, key: str, client_addr: str | None) -> Principal:
     """The caller a key stands for; Unauthorized with the precise reason otherwise."""
     if not security.KEY_PATTERN.match(key):
         raise Unauthorized("malformed API key")
-    row = one_row(conn, KEYS.by_hash, (security.key_hash(key),))
+    row = await fetch_one(conn, KEYS.by_hash, (security.key_hash(key),))
     if row is None:
         raise Unauthorized("unknown API key")
     if row["revoked"]:

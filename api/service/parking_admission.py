@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import Future, wait
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,8 +36,29 @@ WEEK = timedelta(days=7)
 _MAX_CACHED = 256
 _cache: dict[tuple[Any, ...], tuple[int, admission.Admission]] = {}  # -> (hour read, control)
 _lock = threading.Lock()
-_solver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bid-prices")
+_one_solve = threading.Lock()  # one LP at a time per process: it takes a core while it runs
 _solving: dict[int, Future[None]] = {}  # id(Admission) -> its refresh under way
+
+
+def _submit(solve: Callable[[], None]) -> Future[None]:
+    """Run `solve` on a daemon thread, one at a time. Not a ThreadPoolExecutor: its threads are
+    joined at exit, so a stopping API waited for the LP under way (minutes for a busy month)
+    and was killed for it; prices lost at exit are solved again by the next process."""
+    job: Future[None] = Future()
+
+    def run() -> None:
+        if not job.set_running_or_notify_cancel():
+            return
+        try:
+            with _one_solve:
+                solve()
+        except BaseException as error:  # handed to the future, logged by `_finished`
+            job.set_exception(error)
+        else:
+            job.set_result(None)
+
+    threading.Thread(target=run, name="bid-prices", daemon=True).start()
+    return job
 
 
 def control(
@@ -94,7 +116,7 @@ def _refresh(control: admission.Admission, step: float, state: State) -> None:
     with _lock:
         if id(control) in _solving:
             return
-        job = _solver.submit(control.refresh, step, used)
+        job = _submit(lambda: control.refresh(step, used))
         _solving[id(control)] = job
     job.add_done_callback(lambda done: _finished(id(control), done))
 

@@ -29,6 +29,15 @@ def one_row(conn: psycopg.Connection, query: Query, params: Params = ()) -> dict
     return conn.cursor(row_factory=dict_row).execute(query, params).fetchone()
 
 
+async def fetch_one(
+    conn: psycopg.AsyncConnection, query: Query, params: Params = ()
+) -> dict[str, Any] | None:
+    """`one_row` on the event loop's connection."""
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(query, params)
+    return await cursor.fetchone()
+
+
 def assignments(changes: Mapping[str, Any]) -> sql.Composed:
     """`col = %(col)s, ...` for the given columns (names come from our models, never from input)."""
     return sql.SQL(", ").join(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,12 +13,11 @@ import msgspec
 import psycopg
 from psycopg import sql
 
-from api.errors import Invalid
-from api.queries import TELEMETRY
+from api.errors import Invalid, NotFound
+from api.queries import TELEMETRY, TENANT
 from api.security import Principal
-from api.service.devices import get_device
 from api.service.registry import get_community
-from api.service.rows import all_rows, one_row
+from api.service.rows import all_rows, fetch_one
 from core.contract.payloads import PAYLOADS
 from core.contract.topics import Channel, Kind
 from core.db.tables import DEVICE_TABLES, DeviceTable
@@ -60,16 +59,63 @@ def _latest_of(
     return {"device_id": device_id, "kind": kind, "ts": row and row["ts"], "values": values, "status": status}
 
 
-def latest(conn: psycopg.Connection, who: Principal, *, id: str) -> dict[str, Any]:
+_KIND_OF: dict[str, Kind] = {}
+"""Device id -> kind, as last seen: picks the table of one-round-trip reads. A kind never
+changes, and the reads check it anyway (`device_kind`) and go again on a stale entry."""
+_KIND_OF_MAX = 200_000
+
+
+async def _kind_of(conn: psycopg.AsyncConnection, id: str) -> Kind:
+    """The device's kind, remembered (the caller's access is checked by the read that uses it)."""
+    kind = _KIND_OF.get(id)
+    if kind is None:
+        row = await fetch_one(conn, TELEMETRY.kind, (id,))
+        if row is None:
+            raise NotFound(f"device {id!r} not found")
+        if len(_KIND_OF) >= _KIND_OF_MAX:
+            _KIND_OF.clear()
+        kind = _KIND_OF[id] = Kind(row["kind"])
+    return kind
+
+
+async def _read_device(
+    conn: psycopg.AsyncConnection,
+    who: Principal,
+    id: str,
+    compose: Callable[[Kind], sql.Composed],
+    params: dict[str, Any],
+) -> tuple[Kind, dict[str, Any]]:
+    """Run one of the one-round-trip reads for the device's kind: (kind, row); NotFound when the
+    caller does not see the device."""
+    for _ in range(2):
+        kind = await _kind_of(conn, id)
+        row = await fetch_one(conn, compose(kind), {**params, "id": id, "tenant": who.tenant})
+        if row is None:
+            raise NotFound(f"device {id!r} not found")
+        if row["device_kind"] == kind:
+            return kind, row
+        _KIND_OF.pop(id, None)  # the id now names a device of another kind
+    raise NotFound(f"device {id!r} not found")
+
+
+async def latest(conn: psycopg.AsyncConnection, who: Principal, *, id: str) -> dict[str, Any]:
     """A device's newest telemetry and status."""
-    device = get_device(conn, who, id=id)
-    table = _table(device["kind"])
-    query = sql.SQL(TELEMETRY.latest).format(
-        columns=_columns(table.columns), table=sql.Identifier(table.name)
-    )
-    row = one_row(conn, query, (id,))
-    status = one_row(conn, TELEMETRY.latest_status, (id,))
-    return _latest_of(id, device["kind"], row, status)
+
+    def compose(kind: Kind) -> sql.Composed:
+        table = _table(kind)
+        return sql.SQL(TELEMETRY.latest).format(
+            columns=_columns(table.columns), table=sql.Identifier(table.name), tenant=TENANT
+        )
+
+    kind, row = await _read_device(conn, who, id, compose, {})
+    status = None
+    if row["status_ts"] is not None:
+        status = {"ts": row["status_ts"], "state": row["status_state"], "firmware": row["status_firmware"]}
+    values = {k: v for k, v in row.items() if k in _table(kind).columns and k not in _NOT_VALUES}
+    return {
+        "device_id": id, "kind": kind.value, "ts": row["ts"],
+        "values": values if row["ts"] is not None else {}, "status": status,
+    }  # fmt: skip
 
 
 def community_latest(
@@ -85,8 +131,8 @@ def community_latest(
     return [_latest_of(r["device_id"], kind.value, r, None) for r in rows]
 
 
-def series(
-    conn: psycopg.Connection,
+async def series(
+    conn: psycopg.AsyncConnection,
     who: Principal,
     *,
     id: str,
@@ -96,8 +142,8 @@ def series(
     bucket: timedelta,
     agg: str,
     max_points: int,
-) -> dict[str, Any]:
-    """One field of a device's telemetry in time buckets over [start, end)."""
+) -> bytes:
+    """One field of a device's telemetry in time buckets over [start, end): `Series` as JSON."""
     if end <= start:
         raise Invalid("end must be after start")
     buckets = math.ceil((end - start) / bucket)
@@ -105,29 +151,35 @@ def series(
         raise Invalid(
             f"{buckets} buckets requested, at most {max_points}: widen the bucket or shorten the range"
         )
-    device = get_device(conn, who, id=id)
-    fields = SERIES_FIELDS[Kind(device["kind"])]
-    if field not in fields:
-        choices = ", ".join(fields) or "none"
-        raise Invalid(f"field {field!r} has no series for kind {device['kind']}; one of: {choices}")
-    value: sql.Composable = sql.Identifier(field)
-    if fields[field]:
-        value = sql.SQL("{}::int").format(value)
-    table = _table(device["kind"])
-    query = sql.SQL(TELEMETRY.series).format(
-        agg=sql.SQL(agg),  # one of AGGREGATES, checked by the route's model
-        value=value,
-        table=sql.Identifier(table.name),
+
+    def compose(kind: Kind) -> sql.Composed:
+        # A field the kind lacks reads NULL and is refused below, once the caller is known to
+        # see the device (refusing it first would tell another company's device kind).
+        fields = SERIES_FIELDS[kind]
+        value: sql.Composable = sql.Identifier("x", field) if field in fields else sql.SQL("NULL::float8")
+        if fields.get(field):
+            value = sql.SQL("{}::int").format(value)
+        return sql.SQL(TELEMETRY.series).format(
+            agg=sql.SQL(agg),  # one of AGGREGATES, checked by the route's model
+            value=value,
+            table=sql.Identifier(_table(kind).name),
+            tenant=TENANT,
+        )
+
+    params = {"bucket": bucket, "start": start, "end": end}
+    kind, row = await _read_device(conn, who, id, compose, params)
+    if field not in SERIES_FIELDS[kind]:
+        choices = ", ".join(SERIES_FIELDS[kind]) or "none"
+        raise Invalid(f"field {field!r} has no series for kind {kind.value}; one of: {choices}")
+    return msgspec.json.encode(
+        {
+            "device_id": id,
+            "field": field,
+            "agg": agg,
+            "bucket_s": int(bucket.total_seconds()),
+            "points": msgspec.Raw(row["points"].encode()),
+        }
     )
-    params = {"bucket": bucket, "device": id, "start": start, "end": end}
-    points = all_rows(conn, query, params)
-    return {
-        "device_id": id,
-        "field": field,
-        "agg": agg,
-        "bucket_s": int(bucket.total_seconds()),
-        "points": points,
-    }
 
 
 def export_csv(

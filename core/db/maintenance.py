@@ -1,4 +1,5 @@
-"""Retention and rollup refresh: policies on the community edition, our own job on Apache."""
+"""Retention, rollup refresh and the order of closed chunks: policies on the community edition,
+our own job on Apache."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import psycopg
+from psycopg import sql
 
 from core.config import Settings
 from core.db import rollups
@@ -27,7 +30,42 @@ class Report:
     edition: str
     rollup_hours: int
     chunks_dropped: int
+    chunks_reordered: int = 0
     skipped: bool = False
+
+
+def reorder(conn: psycopg.Connection, *, after: timedelta, limit: int | None) -> int:
+    """Order up to `limit` closed telemetry chunks by device; how many were (conn in autocommit).
+
+    Rows arrive in time order, so a device's day of one-a-minute samples lies on 1,440 pages;
+    ordered by (device, time) it lies on a dozen, and a day's series reads that much less. This
+    is TimescaleDB's reorder policy, which the Apache edition lacks: CLUSTER on the identity
+    index. CLUSTER locks the chunk while it runs (seconds for a day): a chunk that stays busy
+    for 5 s is left for a later pass, and a late write waits that long at most.
+    """
+    chunks = conn.execute(
+        MAINTENANCE.unordered_chunks, {"tables": TELEMETRY_TABLES, "after": after, "limit": limit}
+    ).fetchall()
+    done = 0
+    for schema, chunk, index in chunks:
+        statement = sql.SQL(MAINTENANCE.cluster).format(
+            chunk=sql.Identifier(schema, chunk), index=sql.Identifier(index)
+        )
+        try:
+            with conn.transaction():
+                conn.execute(MAINTENANCE.lock_timeout)
+                conn.execute(statement)
+        except psycopg.errors.LockNotAvailable:
+            logger.info("chunk %s.%s busy: ordered at a later pass", schema, chunk)
+            continue
+        done += 1
+    return done
+
+
+def ordered_share(conn: psycopg.Connection) -> float:
+    """The share of telemetry chunks ordered by device."""
+    row = conn.execute(MAINTENANCE.ordered_share, {"tables": TELEMETRY_TABLES}).fetchone()
+    return float(row[0]) if row else 0.0
 
 
 def run_once(conn: psycopg.Connection, settings: Settings) -> Report:
@@ -44,13 +82,19 @@ def run_once(conn: psycopg.Connection, settings: Settings) -> Report:
             for table, keep in [(t, raw) for t in RAW_TABLES] + [(r.name, kept) for r in rollups.ALL]:
                 conn.execute(MAINTENANCE.remove_retention_policy, (table,))
                 conn.execute(MAINTENANCE.add_retention_policy, (table, keep))
+            for table in TELEMETRY_TABLES:
+                conn.execute(MAINTENANCE.add_reorder_policy, (table, f"{table}_identity"))
             return Report(edition, 0, 0)
         hours = rollups.refresh(conn)
         dropped = 0
         for table, keep in [(t, raw) for t in RAW_TABLES] + [(r.name, kept) for r in rollups.ALL]:
             row = conn.execute(MAINTENANCE.drop_chunks, (table, keep)).fetchone()
             dropped += int(row[0]) if row else 0
-        return Report(edition, hours, dropped)
+        reordered = 0
+        if settings.maintenance_reorder_chunks:
+            after = timedelta(hours=settings.maintenance_reorder_after_h)
+            reordered = reorder(conn, after=after, limit=settings.maintenance_reorder_chunks)
+        return Report(edition, hours, dropped, reordered)
     finally:
         conn.execute(MAINTENANCE.unlock, (LOCK_KEY,))
 

@@ -1,12 +1,13 @@
-"""One connection pool per process, opened when the database answers."""
+"""Connection pools, opened when the database answers: one per process, and for the API's
+event loop an asyncio one beside it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from tenacity import (
     before_sleep_log,
     retry,
@@ -57,4 +58,25 @@ def open_pool(
         open=False,
     )
     pool.open(wait=True, timeout=settings.db_connect_timeout_s)
+    return pool
+
+
+async def open_async_pool(
+    settings: Settings,
+    *,
+    name: str,
+    max_size: int,
+    configure: Callable[[psycopg.AsyncConnection], Awaitable[None]] | None = None,
+) -> AsyncConnectionPool:
+    """An asyncio pool for an event loop (call `await close()`); the database must answer already."""
+    pool = AsyncConnectionPool(
+        settings.database_url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"application_name": f"yiju-{name}"},
+        configure=configure,
+        name=name,
+        open=False,
+    )
+    await pool.open(wait=True, timeout=settings.db_connect_timeout_s)
     return pool

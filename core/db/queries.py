@@ -47,7 +47,7 @@ class ROLLUPS:
 
 
 class MAINTENANCE:
-    """Retention on either edition."""
+    """Retention and the order of closed chunks, on either edition."""
 
     try_lock: Final = "SELECT pg_try_advisory_lock(%s)"
     unlock: Final = "SELECT pg_advisory_unlock(%s)"
@@ -55,6 +55,25 @@ class MAINTENANCE:
     add_retention_policy: Final = """
         SELECT add_retention_policy(%s::regclass, drop_after => %s::interval, if_not_exists => true)"""
     remove_retention_policy: Final = "SELECT remove_retention_policy(%s::regclass, if_exists => true)"
+    add_reorder_policy: Final = "SELECT add_reorder_policy(%s::regclass, %s, if_not_exists => true)"
+    # Chunks of these hypertables closed for `after`, not yet ordered by their identity index
+    # (device_id, ts DESC, ...), newest first: the days people look at most.
+    unordered_chunks: Final = """
+        SELECT ch.chunk_schema, ch.chunk_name, i.relname
+        FROM timescaledb_information.chunks ch
+        JOIN pg_index x ON x.indrelid = format('%%I.%%I', ch.chunk_schema, ch.chunk_name)::regclass
+        JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE ch.hypertable_name = ANY(%(tables)s) AND i.relname LIKE '%%identity'
+          AND NOT x.indisclustered AND ch.range_end <= now() - %(after)s::interval
+        ORDER BY ch.range_end DESC LIMIT %(limit)s"""
+    ordered_share: Final = """
+        SELECT coalesce(avg(x.indisclustered::int), 0)::float8
+        FROM timescaledb_information.chunks ch
+        JOIN pg_index x ON x.indrelid = format('%%I.%%I', ch.chunk_schema, ch.chunk_name)::regclass
+        JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE ch.hypertable_name = ANY(%(tables)s) AND i.relname LIKE '%%identity'"""
+    lock_timeout: Final = "SET LOCAL lock_timeout = '5s'"
+    cluster: Final = "CLUSTER {chunk} USING {index}"
 
 
 class STATS:

@@ -102,6 +102,31 @@ def test_series_refuses_too_many_points_and_unknown_fields(
     assert client.get(path, params=naive, headers=tenants.admin).status_code == 422
 
 
+def test_another_companys_device_is_not_found_whatever_the_field(
+    client: TestClient, tenants: Tenants, device_ids: list[str]
+) -> None:
+    device = provision(client, tenants.admin, tenants.community_a, Kind.PARKING_SPACE, device_ids)["id"]
+    path = f"/v1/devices/{device}/series"
+    day = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
+    for field in ("occupied", "power_kw"):  # its own field, and one only a charger has
+        answer = client.get(path, params={**day, "field": field}, headers=tenants.operator_b)
+        assert answer.status_code == 404 and "series" not in answer.text
+    assert client.get(f"/v1/devices/{device}/latest", headers=tenants.operator_b).status_code == 404
+
+
+def test_reads_follow_a_device_kind_that_changed(
+    client: TestClient, tenants: Tenants, conn: psycopg.Connection, device_ids: list[str]
+) -> None:
+    device = provision(client, tenants.admin, tenants.community_a, Kind.EV_CHARGER, device_ids)["id"]
+    insert_telemetry(conn, Kind.EV_CHARGER, device, _charger_rows(2))
+    path = f"/v1/devices/{device}/latest"
+    assert client.get(path, headers=tenants.admin).json()["kind"] == "ev_charger"  # now remembered
+    conn.execute("UPDATE devices SET kind = 'parking_space' WHERE id = %s", (device,))
+    insert_telemetry(conn, Kind.PARKING_SPACE, device, [{"ts": T0, "seq": 0, "occupied": True}])
+    latest = client.get(path, headers=tenants.admin).json()
+    assert latest["kind"] == "parking_space" and latest["values"]["occupied"] is True
+
+
 def test_csv_export_streams_every_row(
     client: TestClient, tenants: Tenants, conn: psycopg.Connection, device_ids: list[str]
 ) -> None:

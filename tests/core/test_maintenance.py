@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from core.config import Settings
 from core.contract.topics import Channel, Kind
@@ -86,3 +87,46 @@ def test_maintenance_runs_once_at_a_time(settings: Settings, conn: psycopg.Conne
             assert maintenance.run_once(conn, settings).skipped
         finally:
             other.execute("SELECT pg_advisory_unlock(%s)", (maintenance.LOCK_KEY,))
+
+
+def _physical_order(conn: psycopg.Connection, devices: tuple[str, str]) -> list[str]:
+    """The two devices' rows in the order they lie in their (one) chunk."""
+    (chunk,) = conn.execute(
+        "SELECT DISTINCT tableoid::regclass::text FROM parking_space_telemetry WHERE device_id = ANY(%s)",
+        (list(devices),),
+    ).fetchall()
+    query = sql.SQL("SELECT device_id FROM {} WHERE device_id = ANY(%s) ORDER BY ctid").format(
+        sql.Identifier(*chunk[0].split("."))
+    )
+    return [r[0] for r in conn.execute(query, (list(devices),)).fetchall()]
+
+
+def test_closed_chunks_are_ordered_by_device_once(
+    settings: Settings, fleet: Fleet, writer: psycopg.Connection, conn: psycopg.Connection
+) -> None:
+    if rollups.license_of(conn) == "timescale":
+        pytest.skip("community edition: the reorder policy runs inside TimescaleDB")
+    first, second = fleet.add(Kind.PARKING_SPACE, 2)
+    day = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=47)
+    for minute in range(4):  # as devices report: interleaved in time
+        for space in (first, second):
+            _write(writer, space.id, Kind.PARKING_SPACE, [day + timedelta(minutes=minute)], fleet)
+    devices = (first.id, second.id)
+    assert _physical_order(conn, devices) == [first.id, second.id] * 4
+    share = maintenance.ordered_share(conn)
+    everything = settings.model_copy(update={"maintenance_reorder_chunks": 10_000})
+    assert maintenance.run_once(conn, everything).chunks_reordered >= 1
+    assert _physical_order(conn, devices) == [first.id] * 4 + [second.id] * 4
+    assert maintenance.ordered_share(conn) > share
+    assert maintenance.reorder(conn, after=timedelta(hours=2), limit=None) == 0  # each chunk once
+
+
+def test_open_chunks_are_left_in_arrival_order(
+    fleet: Fleet, writer: psycopg.Connection, conn: psycopg.Connection
+) -> None:
+    first, second = fleet.add(Kind.PARKING_SPACE, 2)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    for space in (first, second, first):
+        _write(writer, space.id, Kind.PARKING_SPACE, [now - timedelta(minutes=5)], fleet)
+    maintenance.reorder(conn, after=timedelta(hours=2), limit=None)
+    assert _physical_order(conn, (first.id, second.id)) == [first.id, second.id, first.id]
