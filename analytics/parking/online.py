@@ -116,20 +116,28 @@ class OnlineAllocator:
             request, allowed, clock, lambda: ((column[b.space_id], b) for b in held())
         )
 
-    def fits(self, request: Request, now: int | None = None, clock: float | None = None) -> bool:
+    def fits(
+        self, request: Request, now: int | None = None, clock: float | None = None, effort: int | None = None
+    ) -> bool:
         """Whether `request` could be placed (moves included, admitted at `clock` if given);
-        nothing changes."""
+        nothing changes. `effort` caps the room-making attempts (default: the allocator's);
+        `effort_left` tells what the search left of it."""
         allowed = None if clock is None else self.worth(request, clock)
         if allowed is not None and not allowed.any():
             return False
-        placement, undo = self._search(request, now, allowed)
+        placement, undo = self._search(request, now, allowed, effort)
         if placement is not None:
             self._rollback(undo, 0)
             self._forget(request.id)
         return placement is not None
 
+    @property
+    def effort_left(self) -> int:
+        """Room-making attempts the last search had left."""
+        return max(0, self._budget)
+
     def _search(
-        self, request: Request, now: int | None, allowed: np.ndarray | None
+        self, request: Request, now: int | None, allowed: np.ndarray | None, effort: int | None = None
     ) -> tuple[Placement | None, list[tuple[str, Booking | None]]]:
         if request.id in self.board.placed:
             raise ValueError(f"{request.id} is already booked")
@@ -137,7 +145,7 @@ class OnlineAllocator:
             allowed = np.array([eligible(s, request) for s in self.spaces], dtype=bool)
         self._allowed[request.id] = allowed
         self._requests[request.id] = request
-        self._now, self._budget = now, self.effort
+        self._now, self._budget = now, self.effort if effort is None else effort
         self._stuck.clear()
         origin: dict[str, str] = {}  # where each booking taken up was before
         undo: list[tuple[str, Booking | None]] = []
@@ -170,7 +178,7 @@ class OnlineAllocator:
         if free.size:
             self._put(Booking(request.id, self.spaces[self._best(request, free)].id, a, d), undo)
             return True
-        if depth == 0:
+        if depth == 0 or self._budget <= 0:
             return False
         options = []
         scan = [
@@ -374,14 +382,22 @@ def alternatives(
     clock: float | None = None,
 ) -> list[tuple[int, int]]:
     """Up to `limit` stays of the same length, shifted by `step` minutes up to `reach` either way
-    (nearest first, earlier before later), that would be accepted now; in time order."""
+    (nearest first, earlier before later), that would be accepted now; in time order.
+
+    The shifts share one search's room-making effort: a stay that fits a free space is always
+    found, one that needs bookings moved only while the effort lasts. Each shift with its own
+    effort made a refusal cost up to 48 searches (seconds in a full car park), where a
+    booking costs one."""
     allocator = _current(spaces, bookings_by_space, buffer, bind_lead, requests, admission)
     found: list[tuple[int, int]] = []
+    effort = allocator.effort
     for k in sorted(range(-(reach // step), reach // step + 1), key=lambda k: (abs(k), k)):
         shifted = replace(request, arrival=request.arrival + k * step, departure=request.departure + k * step)
         if k == 0 or (now is not None and shifted.arrival < now):
             continue
-        if allocator.fits(shifted, now, clock):
+        fits = allocator.fits(shifted, now, clock, effort=effort)
+        effort = allocator.effort_left
+        if fits:
             found.append((shifted.arrival, shifted.departure))
             if len(found) == limit:
                 break
@@ -399,7 +415,15 @@ def _current(
     """An allocator holding the current bookings; those whose request is unknown stay put."""
     allocator = OnlineAllocator(spaces, buffer, bind_lead, admission=admission)
     known = requests or {}
+    movable = []
     for placed in bookings_by_space.values():
         for b in placed:
-            allocator.add_existing(b, bound=False, request=known.get(b.request_id))
+            request = known.get(b.request_id)
+            allocator.add_existing(b, bound=False, request=request)
+            if request is not None:
+                movable.append(request)
+    # Where each movable booking may go, for all at once (numpy): asking `model.eligible` space by
+    # space for each booking a search tries to move was most of a refusal's time.
+    for request, row in zip(movable, matrix(spaces, movable), strict=True):
+        allocator.allow(request.id, row)
     return allocator

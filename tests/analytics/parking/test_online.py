@@ -124,3 +124,12 @@ def test_alternatives_are_the_nearest_shifts_that_fit() -> None:
         (750, 810),
         (765, 825),
     ]
+
+
+def test_a_search_without_effort_left_still_finds_free_room_but_moves_nothing() -> None:
+    allocator = online.OnlineAllocator([plain("a"), plain("b", ((0, 700),))], buffer=0)
+    allocator.add_existing(Booking("x", "a", 600, 700), bound=False, request=Request("x", 600, 700))
+    late = Request("r", 650, 800)  # only "a" is open until 800; x could move to "b"
+    assert not allocator.fits(late, effort=0)
+    assert allocator.fits(late) and allocator.effort_left == allocator.effort - 1
+    assert allocator.fits(Request("s", 0, 100), effort=0)  # a free space takes no effort
