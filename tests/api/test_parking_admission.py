@@ -3,6 +3,8 @@ week had more drivers for is refused with its own reason; without that history i
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -58,3 +60,13 @@ def test_with_no_earlier_weeks_every_stay_that_fits_is_booked(
         start = tomorrow(8, 15) - timedelta(days=1)
         insert_booking(conn, place, place.spaces[0], start, start + timedelta(hours=1))
         assert book(client, place, tomorrow(8), tomorrow(18)).status_code == 201
+
+
+def test_a_process_stops_without_waiting_for_the_prices_being_solved() -> None:
+    # A solve that would take ten minutes: the process still ends as soon as its main thread does
+    # (a ThreadPoolExecutor's worker was joined at exit, and `yiju api` hung on SIGTERM).
+    script = (
+        "import time; from api.service import parking_admission as a;"
+        " a._submit(lambda: time.sleep(600)); time.sleep(0.5)"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
