@@ -111,11 +111,8 @@ async def latest(conn: psycopg.AsyncConnection, who: Principal, *, id: str) -> d
     status = None
     if row["status_ts"] is not None:
         status = {"ts": row["status_ts"], "state": row["status_state"], "firmware": row["status_firmware"]}
-    values = {k: v for k, v in row.items() if k in _table(kind).columns and k not in _NOT_VALUES}
-    return {
-        "device_id": id, "kind": kind.value, "ts": row["ts"],
-        "values": values if row["ts"] is not None else {}, "status": status,
-    }  # fmt: skip
+    newest = {k: v for k, v in row.items() if k in _table(kind).columns} if row["ts"] is not None else None
+    return _latest_of(id, kind.value, newest, status)
 
 
 def community_latest(
