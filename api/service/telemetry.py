@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Callable, Iterator
@@ -98,16 +99,17 @@ async def _read_device(
     raise NotFound(f"device {id!r} not found")
 
 
+@functools.cache
+def _latest_query(kind: Kind) -> sql.Composed:
+    table = _table(kind)
+    return sql.SQL(TELEMETRY.latest).format(
+        columns=_columns(table.columns), table=sql.Identifier(table.name), tenant=TENANT
+    )
+
+
 async def latest(conn: psycopg.AsyncConnection, who: Principal, *, id: str) -> dict[str, Any]:
     """A device's newest telemetry and status."""
-
-    def compose(kind: Kind) -> sql.Composed:
-        table = _table(kind)
-        return sql.SQL(TELEMETRY.latest).format(
-            columns=_columns(table.columns), table=sql.Identifier(table.name), tenant=TENANT
-        )
-
-    kind, row = await _read_device(conn, who, id, compose, {})
+    kind, row = await _read_device(conn, who, id, _latest_query, {})
     status = None
     if row["status_ts"] is not None:
         status = {"ts": row["status_ts"], "state": row["status_state"], "firmware": row["status_firmware"]}
@@ -152,16 +154,7 @@ async def series(
     def compose(kind: Kind) -> sql.Composed:
         # A field the kind lacks reads NULL and is refused below, once the caller is known to
         # see the device (refusing it first would tell another company's device kind).
-        fields = SERIES_FIELDS[kind]
-        value: sql.Composable = sql.Identifier("x", field) if field in fields else sql.SQL("NULL::float8")
-        if fields.get(field):
-            value = sql.SQL("{}::int").format(value)
-        return sql.SQL(TELEMETRY.series).format(
-            agg=sql.SQL(agg),  # one of AGGREGATES, checked by the route's model
-            value=value,
-            table=sql.Identifier(_table(kind).name),
-            tenant=TENANT,
-        )
+        return _series_query(kind, field if field in SERIES_FIELDS[kind] else None, agg)
 
     params = {"bucket": bucket, "start": start, "end": end}
     kind, row = await _read_device(conn, who, id, compose, params)
@@ -176,6 +169,18 @@ async def series(
             "bucket_s": int(bucket.total_seconds()),
             "points": msgspec.Raw(row["points"].encode()),
         }
+    )
+
+
+@functools.cache
+def _series_query(kind: Kind, field: str | None, agg: str) -> sql.Composed:
+    """The series read of one of the kind's fields (None: a NULL column); `agg` is one of
+    AGGREGATES, checked by the route's model, so the cache stays small."""
+    value: sql.Composable = sql.SQL("NULL::float8") if field is None else sql.Identifier("x", field)
+    if field is not None and SERIES_FIELDS[kind][field]:
+        value = sql.SQL("{}::int").format(value)
+    return sql.SQL(TELEMETRY.series).format(
+        agg=sql.SQL(agg), value=value, table=sql.Identifier(_table(kind).name), tenant=TENANT
     )
 
 

@@ -56,22 +56,18 @@ class MAINTENANCE:
         SELECT add_retention_policy(%s::regclass, drop_after => %s::interval, if_not_exists => true)"""
     remove_retention_policy: Final = "SELECT remove_retention_policy(%s::regclass, if_exists => true)"
     add_reorder_policy: Final = "SELECT add_reorder_policy(%s::regclass, %s, if_not_exists => true)"
-    # Chunks of these hypertables closed for `after`, not yet ordered by their identity index
-    # (device_id, ts DESC, ...), newest first: the days people look at most.
-    unordered_chunks: Final = """
-        SELECT ch.chunk_schema, ch.chunk_name, i.relname
-        FROM timescaledb_information.chunks ch
-        JOIN pg_index x ON x.indrelid = format('%%I.%%I', ch.chunk_schema, ch.chunk_name)::regclass
-        JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE ch.hypertable_name = ANY(%(tables)s) AND i.relname LIKE '%%identity'
-          AND NOT x.indisclustered AND ch.range_end <= now() - %(after)s::interval
-        ORDER BY ch.range_end DESC LIMIT %(limit)s"""
-    ordered_share: Final = """
-        SELECT coalesce(avg(x.indisclustered::int), 0)::float8
+    # Every chunk of these hypertables with its identity index (device_id, ts DESC, ...).
+    _identity_indexes: Final = """
         FROM timescaledb_information.chunks ch
         JOIN pg_index x ON x.indrelid = format('%%I.%%I', ch.chunk_schema, ch.chunk_name)::regclass
         JOIN pg_class i ON i.oid = x.indexrelid
         WHERE ch.hypertable_name = ANY(%(tables)s) AND i.relname LIKE '%%identity'"""
+    # Those closed for `after` and not yet ordered by it, newest first: the days people look at most.
+    unordered_chunks: Final = f"""
+        SELECT ch.chunk_schema, ch.chunk_name, i.relname {_identity_indexes}
+          AND NOT x.indisclustered AND ch.range_end <= now() - %(after)s::interval
+        ORDER BY ch.range_end DESC LIMIT %(limit)s"""
+    ordered_share: Final = f"SELECT coalesce(avg(x.indisclustered::int), 0)::float8 {_identity_indexes}"
     lock_timeout: Final = "SET LOCAL lock_timeout = '5s'"
     cluster: Final = "CLUSTER {chunk} USING {index}"
 
