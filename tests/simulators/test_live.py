@@ -18,6 +18,7 @@ from core.broker import dynsec
 from core.broker.client import host_port, make_client
 from core.config import Settings
 from simulators.community import load_community
+from simulators.labels import read_csv
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.slow
@@ -94,9 +95,8 @@ def test_ctrl_c_sends_every_will_and_writes_the_labels(
     try:
         wait_until(lambda: any("simulator:" in line for line in lines), timeout=120, what="messages flowing")
         devices = len(definition.devices())
-        online = _retained_statuses(settings, definition.id, devices)
-        # most are online; a device in a simulated network loss shows the offline it sent
-        assert len(online) == devices and list(online.values()).count("online") > devices // 2
+        running = _retained_statuses(settings, definition.id, devices)
+        assert len(running) == devices
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
     finally:
@@ -108,3 +108,7 @@ def test_ctrl_c_sends_every_will_and_writes_the_labels(
     header, *rows = labels.read_text(encoding="utf-8").splitlines()
     assert header.startswith("device_id,kind,fault_type,start,end")
     assert rows, "every fault type once a device-day: some start in the first simulated hour"
+    # while running, only a device in a simulated network loss shows offline (how many depends on
+    # how far the run got on this machine, so the test counts none)
+    lost = {row["device_id"] for row in read_csv(labels) if row["fault_type"] == "network_loss"}
+    assert {d for d, state in running.items() if state == "offline"} <= lost, (running, lost)
