@@ -4,19 +4,21 @@ A stuck sensor's messages look exactly like a parked car's, so nothing in the se
 tells them apart (the learned detectors could not either). Three clues from elsewhere, each
 rarely wrong on its own:
 
-- Its car left. A plate's home is the space that turns occupied just after the plate comes in
-  through a gate and free just before it goes out, most of the times it passes (residents park
-  in their own space). A home that reads on as occupied after its plate went out, or already read
-  occupied when its plate came back, has a sensor that missed the car leaving.
+- Its car left. Each gate passage is matched to the space that changed with it (`_Traffic`):
+  a car's space is the one that turned occupied just after it came in and free just before it
+  went out, or its plate's home (residents park in their own space; a plate's home is the space
+  that changes with it most of the times it passes). A space that reads on as occupied after its
+  car went out, or already read occupied when its resident's car came back, missed the car leaving.
 - No car came. A space turned occupied with no car through any of the community's gates in the
-  minutes before, while every gate was reporting.
+  minutes before that could have parked there (a car whose passage is matched to another space
+  does not count), while every gate was reporting.
 - Out of hours. A space with opening hours (an institution's car park at night, night-time street
   spaces) still occupied an hour after they ended, or a space open to visitors at all hours
   occupied for longer than any visit.
 
 Changes are read as the sensor reports them; a change undone within `stuck_hold` (a flapping
-sensor) is not a car. Every clue is judged within one community, against its own gates; a
-community without gates gets only the last.
+sensor) is not a car, nor is one first read after a gap in the sensor's readings. Every clue is
+judged within one community, against its own gates; a community without gates gets only the last.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pandas as pd
 
@@ -33,6 +36,7 @@ from analytics.frames import COLUMNS
 from analytics.models import Detection
 from analytics.parking.windows import expand
 from analytics.rules import Frames, Limits
+from core.contract.topics import Kind
 
 TYPE = "sensor_stuck"
 DETECTOR = "rule:occupancy"
@@ -67,6 +71,14 @@ class _Readings:
         i, j = bisect_right(self.ts, lo), bisect_right(self.ts, hi)
         return j - i >= 2 and all(self.occupied[i:j])
 
+    def heard_through(self, lo: datetime, hi: datetime, gap: timedelta) -> datetime | None:
+        """The first reading at or after hi, if the sensor was heard all along from its last
+        reading at or before lo (no two readings more than `gap` apart)."""
+        i, j = bisect_right(self.ts, lo) - 1, bisect_left(self.ts, hi)
+        if i < 0 or j >= len(self.ts):
+            return None
+        return self.ts[j] if all(b - a <= gap for a, b in pairwise(self.ts[i : j + 1])) else None
+
     def free_after(self, t: datetime) -> datetime | None:
         i = bisect_right(self.ts, t)
         while i < len(self.ts) and self.occupied[i]:
@@ -91,8 +103,9 @@ def stuck_sensors(
         if mine:
             passages = gates[gates["device_id"].isin(mine)]
             heard = pd.concat([passages, beats[beats["device_id"].isin(mine)]])[["device_id", "ts"]]
-            yield from _car_left(passages, readings, limits)
-            yield from _no_car_came(passages, heard, readings, limits)
+            traffic = _Traffic(passages, readings, limits)
+            yield from _car_left(traffic, limits)
+            yield from _no_car_came(traffic, passages, heard, limits)
         yield from _out_of_hours(readings, spaces, limits)
 
 
@@ -102,6 +115,10 @@ def _table(frames: Frames, name: str) -> pd.DataFrame:
 
 
 def _readings(tele: pd.DataFrame, limits: Limits) -> dict[str, _Readings]:
+    """Each sensor's readings; a change counts as a car only if it held (not a flap) and was seen
+    as it happened: one that first shows after a gap (a silent or muted sensor, a lost link)
+    happened at some unknown time within it."""
+    gap = limits.heartbeat[Kind.PARKING_SPACE] * limits.stuck_gap_periods
     out = {}
     for device_id, rows in tele.sort_values(["device_id", "ts"]).groupby("device_id", sort=False):
         ts, occupied = list(rows["ts"]), [bool(o) for o in rows["occupied"]]
@@ -110,62 +127,148 @@ def _readings(tele: pd.DataFrame, limits: Limits) -> dict[str, _Readings]:
         r.changes = [ts[i] for i in changes]
         for n, i in enumerate(changes):
             following = ts[changes[n + 1]] if n + 1 < len(changes) else None
-            if following is None or following - ts[i] >= limits.stuck_hold:
+            held = following is None or following - ts[i] >= limits.stuck_hold
+            if held and ts[i] - ts[i - 1] <= gap:
                 (r.arrivals if occupied[i] else r.departures).append(ts[i])
         out[str(device_id)] = r
     return out
 
 
-def _passages(gates: pd.DataFrame) -> list[tuple[datetime, str, str]]:
-    rows = gates[gates["event"] == "passage"].sort_values("ts")
-    return list(zip(rows["ts"], rows["direction"], rows["plate_hash"], strict=True))
+Change = tuple[datetime, str]
+"""A car arriving at or leaving a space: (when the sensor saw it, the space's sensor)."""
 
 
-def _car_left(gates: pd.DataFrame, readings: Mapping[str, _Readings], limits: Limits) -> Iterator[Detection]:
-    lead = limits.stuck_lead
-    arrivals = sorted((t, d) for d, r in readings.items() for t in r.arrivals)
-    departures = sorted((t, d) for d, r in readings.items() for t in r.departures)
-    arrival_ts, departure_ts = [a[0] for a in arrivals], [d[0] for d in departures]
+class _Traffic:
+    """One community's gate passages matched to its sensors' arrivals and departures.
 
-    def near(t: datetime, direction: str) -> set[str]:
-        if direction == "in":  # the car reaches its space within `lead` of the gate ...
-            lo, hi = bisect_right(arrival_ts, t), bisect_right(arrival_ts, t + lead)
-            return {arrivals[i][1] for i in range(lo, hi)}
-        lo, hi = bisect_left(departure_ts, t - lead), bisect_left(departure_ts, t)  # ... and leaves it
-        return {departures[i][1] for i in range(lo, hi)}
+    A car reaches its space within `stuck_lead` after the gate, and leaves it as long before
+    going out. Where several spaces changed in that time, a passage is resolved to the space its
+    plate's whole stay agrees with (the one space that both took the car in and let it out), or to
+    its plate's home; what is left unresolved is ambiguous and proves nothing.
 
-    passages = _passages(gates)
-    passed: Counter[str] = Counter()
-    together: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for t, direction, plate in passages:
-        passed[plate] += 1
-        together[plate].update(near(t, direction))
-    home: dict[str, str] = {}
-    for plate, seen_with in together.items():
-        (best, n), *rest = [*seen_with.most_common(2), ("", 0)]
-        often = n >= limits.stuck_home_passages and n >= limits.stuck_home_share * passed[plate]
-        if often and n >= 2 * rest[0][1]:
-            home[plate] = best
-    confirm = limits.stuck_confirm
-    for t, direction, plate in passages:
-        space = home.get(plate)
-        if space is None or space in near(t, direction):
-            continue
-        r = readings[space]
-        if direction == "out" and r.state_at(t - lead) and r.occupied_through(t, t + confirm):
+    Written here: this is an assignment of gate reads to sensor changes that no library offers.
+    """
+
+    def __init__(self, gates: pd.DataFrame, readings: Mapping[str, _Readings], limits: Limits) -> None:
+        self.readings, self.lead = readings, limits.stuck_lead
+        self.arrivals = sorted((t, d) for d, r in readings.items() for t in r.arrivals)
+        self.departures = sorted((t, d) for d, r in readings.items() for t in r.departures)
+        self._arrival_ts = [a[0] for a in self.arrivals]
+        self._departure_ts = [d[0] for d in self.departures]
+        rows = gates[gates["event"] == "passage"].sort_values("ts")
+        self.passages: list[tuple[datetime, str, str]] = list(
+            zip(rows["ts"], rows["direction"], rows["plate_hash"], strict=True)
+        )
+        self.near = [self.changes_near(t, direction) for t, direction, _ in self.passages]
+        self.home = self._homes(limits)
+        self.stay_in: dict[int, int] = {}  # an out passage -> the same plate's in passage before it
+        self.resolved: dict[int, Change] = {}  # a passage -> the change it caused
+        self._resolve()
+
+    def changes_near(self, t: datetime, direction: str) -> list[Change]:
+        """The arrivals within `lead` after a car came in, or the departures before it went out."""
+        if direction == "in":
+            lo, hi = bisect_right(self._arrival_ts, t), bisect_right(self._arrival_ts, t + self.lead)
+            return self.arrivals[lo:hi]
+        lo, hi = bisect_left(self._departure_ts, t - self.lead), bisect_left(self._departure_ts, t)
+        return self.departures[lo:hi]
+
+    def _homes(self, limits: Limits) -> dict[str, str]:
+        """A plate's home: the space seen changing with it most of the times it passes."""
+        passed: Counter[str] = Counter()
+        together: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for (_, _, plate), near in zip(self.passages, self.near, strict=True):
+            passed[plate] += 1
+            together[plate].update({space for _, space in near})
+        home: dict[str, str] = {}
+        for plate, seen_with in together.items():
+            (best, n), *rest = [*seen_with.most_common(2), ("", 0)]
+            often = n >= limits.stuck_home_passages and n >= limits.stuck_home_share * passed[plate]
+            if often and n >= 2 * rest[0][1]:
+                home[plate] = best
+        return home
+
+    def _resolve(self) -> None:
+        open_in: dict[str, int] = {}
+        for k, (_, direction, plate) in enumerate(self.passages):
+            if direction == "in":
+                open_in[plate] = k
+            elif plate in open_in:
+                self.stay_in[k] = open_in.pop(plate)
+        for k_out, k_in in self.stay_in.items():
+            ins, outs = self.near[k_in], self.near[k_out]
+            both = {s for _, s in ins} & {s for _, s in outs}
+            if len(both) == 1:
+                (space,) = both
+                self.resolved[k_in] = next(c for c in ins if c[1] == space)
+                self.resolved[k_out] = next(c for c in outs if c[1] == space)
+        for k, (_, _, plate) in enumerate(self.passages):
+            at_home = [c for c in self.near[k] if c[1] == self.home.get(plate)]
+            if k not in self.resolved and at_home:
+                self.resolved[k] = at_home[0]
+
+    def parked(self, k_out: int, min_stay: timedelta) -> Change | None:
+        """Where the car that went out through passage `k_out` had parked, if one space can say:
+        of the arrivals after it came in, the only one no other car's passage resolved to, and no
+        other car still unresolved may have caused."""
+        k_in = self.stay_in.get(k_out)
+        if k_in is None or self.passages[k_out][0] - self.passages[k_in][0] < min_stay:
+            return None  # came in before the data began, or through and out again (a drop-off)
+        if k_in in self.resolved:
+            return self.resolved[k_in]
+        taken = {c for k, c in self.resolved.items() if k != k_in}
+        left = [c for c in self.near[k_in] if c not in taken]
+        if len(left) != 1:
+            return None
+        t = self.passages[k_in][0]
+        lo, hi = bisect_left(self.passages, (t - self.lead,)), bisect_right(self.passages, (t + self.lead,))
+        rivals = (k for k in range(lo, hi) if k != k_in and k not in self.resolved)
+        return None if any(left[0] in self.near[k] for k in rivals) else left[0]
+
+
+def _car_left(traffic: _Traffic, limits: Limits) -> Iterator[Detection]:
+    """A car went out, and the space it had parked in (by its stay, or its plate's home) did not
+    turn free before it: still occupied when the car passed the gate, and no free reading for
+    `stuck_late` after (a working sensor reports a change at once)."""
+    gap = limits.heartbeat[Kind.PARKING_SPACE] * limits.stuck_gap_periods
+    for k, (t, direction, plate) in enumerate(traffic.passages):
+        if k in traffic.resolved:
+            continue  # the car's change was seen where it should be
+        r: _Readings | None = None
+        if direction == "out":
+            stay = traffic.parked(k, limits.stuck_min_stay)
+            space = stay[1] if stay else traffic.home.get(plate)
+            r = traffic.readings[space] if space else None
+            if r is None or not r.state_at(t) or (stay and _departed(r, stay[0], t)):
+                continue
+            after = r.heard_through(t, t + limits.stuck_late, gap)
+            if after is None or _departed(r, t - traffic.lead, t + limits.stuck_late):
+                continue
             why = f"its car went out through the gate at {t:%H:%M}, and it still reads occupied"
-        elif direction == "in" and r.state_at(t) and r.occupied_through(t, t + confirm):
-            why = f"it read occupied while its car was out (the car came back through the gate at {t:%H:%M})"
+            seen = after
         else:
-            continue
-        yield Detection(space, TYPE, DETECTOR, "minor", t + confirm, t + confirm, r.free_after(t), why)
+            space = traffic.home.get(plate)
+            r = traffic.readings[space] if space else None
+            if r is None or not r.state_at(t) or not r.occupied_through(t, t + limits.stuck_confirm):
+                continue
+            why = f"it read occupied while its car was out (the car came back through the gate at {t:%H:%M})"
+            seen = t + limits.stuck_confirm
+        yield Detection(space, TYPE, DETECTOR, "minor", seen, seen, r.free_after(t), why)  # type: ignore[arg-type]
+
+
+def _departed(r: _Readings, lo: datetime, hi: datetime) -> bool:
+    """The sensor read free at some moment in (lo, hi]."""
+    i, j = bisect_right(r.ts, lo), bisect_right(r.ts, hi)
+    return not all(r.occupied[i:j])
 
 
 def _no_car_came(
-    gates: pd.DataFrame, heard: pd.DataFrame, readings: Mapping[str, _Readings], limits: Limits
+    traffic: _Traffic, gates: pd.DataFrame, heard: pd.DataFrame, limits: Limits
 ) -> Iterator[Detection]:
+    """A space turned occupied and no car came in just before that is not accounted for elsewhere."""
     lead, confirm, quiet = limits.stuck_lead, limits.stuck_confirm, limits.stuck_quiet
-    ins = sorted(gates.loc[(gates["event"] == "passage") & (gates["direction"] == "in"), "ts"])
+    ins = [(t, k) for k, (t, direction, _) in enumerate(traffic.passages) if direction == "in"]
+    in_ts = [t for t, _ in ins]
     faults = _gate_faults(gates)
     every = {g: sorted(rows["ts"]) for g, rows in heard.groupby("device_id")}
 
@@ -176,18 +279,20 @@ def _no_car_came(
                 return False
         return not any(a - lead <= t and (b is None or t <= b + lead) for a, b in faults)
 
-    for device_id, r in readings.items():
-        for t in r.arrivals:
-            i = bisect_left(r.changes, t)
-            before = r.changes[i - 1] if i else None
-            after = r.changes[i + 1] if i + 1 < len(r.changes) else None
-            if (before is not None and t - before < quiet) or (after is not None and after - t < confirm):
-                continue  # a restless sensor, or a short stay: not this clue's business
-            k = bisect_left(ins, t - lead)
-            if (k < len(ins) and ins[k] <= t) or not gates_reporting(t):
-                continue
-            yield Detection(device_id, TYPE, DETECTOR, "minor", t + confirm, t + confirm, after,
-                            f"it turned occupied at {t:%H:%M} with no car through the gate")  # fmt: skip
+    for t, device_id in traffic.arrivals:
+        r = traffic.readings[device_id]
+        i = bisect_left(r.changes, t)
+        before = r.changes[i - 1] if i else None
+        after = r.changes[i + 1] if i + 1 < len(r.changes) else None
+        if (before is not None and t - before < quiet) or (after is not None and after - t < confirm):
+            continue  # a restless sensor, or a short stay: not this clue's business
+        cars = ins[bisect_left(in_ts, t - lead) : bisect_left(in_ts, t)]
+        if any(traffic.resolved.get(k, (t, device_id)) == (t, device_id) for _, k in cars):
+            continue  # a car came in that may have parked here
+        if not gates_reporting(t):
+            continue
+        yield Detection(device_id, TYPE, DETECTOR, "minor", t + confirm, t + confirm, after,
+                        f"it turned occupied at {t:%H:%M} with no car through the gate")  # fmt: skip
 
 
 def _gate_faults(gates: pd.DataFrame) -> list[tuple[datetime, datetime | None]]:

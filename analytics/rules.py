@@ -56,13 +56,19 @@ class Limits:
     phantom_baseline: timedelta = timedelta(hours=24)  # the count's lowest level in this long is normal
     # A parking sensor stuck reading occupied (analytics/occupancy.py): a car reaches its space
     # within `stuck_lead` of the gate (and leaves it as long before going out); a change undone
-    # within `stuck_hold` is a flapping sensor, not a car; the space must read on as occupied for
+    # within `stuck_hold` is a flapping sensor, not a car, and one first read after more than
+    # `stuck_gap_periods` heartbeats without a reading happened at some unknown time. A space
+    # still not reading free `stuck_late` after its car went out missed it; a car out again
+    # within `stuck_min_stay` may not have parked at all. A new occupancy must read on for
     # `stuck_confirm`. A plate's home is the space seen with it at least `stuck_home_passages`
     # times and in `stuck_home_share` of its passages. A gate silent for `stuck_gate_silence` may
     # have missed cars. Opening hours end `stuck_grace` before a car is out of hours; a space
     # open to visitors at all hours holds none for `stuck_max_stay` (an overnight guest included).
     stuck_lead: timedelta = timedelta(minutes=5)
     stuck_hold: timedelta = timedelta(minutes=10)
+    stuck_gap_periods: float = 1.5
+    stuck_late: timedelta = timedelta(minutes=10)
+    stuck_min_stay: timedelta = timedelta(minutes=15)
     stuck_confirm: timedelta = timedelta(hours=1)
     stuck_quiet: timedelta = timedelta(hours=1)
     stuck_home_passages: int = 3

@@ -152,3 +152,50 @@ def test_spaces_occupied_past_their_hours_or_longer_than_any_visit_are_stuck(
     assert "after its hours ended" in _alarms(conn, street)[0][1]
     assert "longer than any visit" in _alarms(conn, public)[0][1]
     assert _alarms(conn, short) == []
+
+
+def test_a_visitors_space_reading_occupied_after_the_visitor_went_out_is_stuck(
+    conn: psycopg.Connection, yard: Yard
+) -> None:
+    stuck, fine = yard.space("public"), yard.space("public")
+    visitor, other = secrets.token_hex(8), secrets.token_hex(8)
+    came = NOW - timedelta(hours=5)
+    yard.passes("in", visitor, came)
+    yard.passes("out", visitor, came + timedelta(hours=2))  # and its space never turned free
+    yard.reads(stuck, [(NOW - timedelta(days=1), False), (came + timedelta(minutes=2), True)])
+    yard.passes("in", other, came + timedelta(hours=1))
+    yard.passes("out", other, came + timedelta(hours=3))
+    yard.reads(fine, [(NOW - timedelta(days=1), False), (came + timedelta(hours=1, minutes=2), True),
+                      (came + timedelta(hours=2, minutes=58), False)])  # fmt: skip
+    service.stuck(conn, NOW, Limits())
+    [(status, why)] = _alarms(conn, stuck)
+    assert status == "active-unacknowledged" and "went out through the gate" in why
+    assert _alarms(conn, fine) == []
+
+
+def test_a_car_that_parked_elsewhere_does_not_explain_a_space_turning_occupied(
+    conn: psycopg.Connection, yard: Yard
+) -> None:
+    phantom, visited = yard.space("public"), yard.space("public")
+    plate, t = secrets.token_hex(8), NOW - timedelta(hours=5)
+    # one car comes in, and two spaces turn occupied within minutes: the car's whole stay (in,
+    # then out as the visited space turns free) says which one it parked in
+    yard.passes("in", plate, t - timedelta(minutes=2))
+    yard.passes("out", plate, t + timedelta(hours=2, minutes=2))
+    yard.reads(visited, [(NOW - timedelta(days=1), False), (t - timedelta(minutes=1), True),
+                         (t + timedelta(hours=2), False)])  # fmt: skip
+    yard.reads(phantom, [(NOW - timedelta(days=1), False), (t, True)])
+    service.stuck(conn, NOW, Limits())
+    [(status, why)] = _alarms(conn, phantom)
+    assert status == "active-unacknowledged" and "no car through the gate" in why
+    assert _alarms(conn, visited) == []
+
+
+def test_a_change_first_read_after_a_silent_spell_is_no_car(conn: psycopg.Connection, yard: Yard) -> None:
+    space = yard.space("public")
+    # the sensor went quiet for two hours; the car it reads when heard again came meanwhile,
+    # at a moment nobody knows, so the gate cannot be asked about it
+    yard.reads(space, [(NOW - timedelta(days=1), False)], until=NOW - timedelta(hours=6))
+    yard.reads(space, [(NOW - timedelta(hours=4), True)])
+    service.stuck(conn, NOW, Limits())
+    assert _alarms(conn, space) == []
