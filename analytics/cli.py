@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analytics import learned, service
+from analytics.evaluate import pooled
 from analytics.nab import PROFILES, load_corpus, normalise, score_series
 from analytics.queries import ANALYTICS
 from analytics.report import nab_record, nab_report, simulated_record, simulated_report, write_json
@@ -90,7 +91,10 @@ def evaluate(
         bool, typer.Option("--simulated", help="score on simulated days with injected faults")
     ] = False,
     days: Annotated[int, typer.Option(min=1, max=60, help="simulated days to score")] = 4,
-    seed: Annotated[int, typer.Option(help="the simulation's seed")] = 5,
+    seed: Annotated[
+        list[int] | None,
+        typer.Option(help="the simulation's seed; repeat it to pool several runs (default 5)"),
+    ] = None,
     compare: Annotated[
         bool, typer.Option("--compare", help="also score each pyod detector on every kind")
     ] = False,
@@ -115,18 +119,21 @@ def evaluate(
     if nab is not None:
         record = _evaluate_nab(console, nab, threshold, report)
     else:
-        record = _evaluate_simulated(console, days, seed, compare, report)
+        record = _evaluate_simulated(console, days, seed or [5], compare, report)
     if json_path is not None:
         write_json(json_path, record)
         console.print(f"wrote {json_path}")
 
 
-def _evaluate_simulated(console: Console, days: int, seed: int, compare: bool, report: Path | None) -> dict:
+def _evaluate_simulated(
+    console: Console, days: int, seeds: list[int], compare: bool, report: Path | None
+) -> dict:
     names = {str(k): v for k, v in learned.CHOSEN.items()}
-    scored = simulated_score(days, seed)
-    record = simulated_record(scored, names)
+    runs = [simulated_score(days, seed) for seed in seeds]
+    record = simulated_record(runs, names)
+    pooled_over = f", {len(seeds)} runs pooled (seeds {', '.join(map(str, seeds))})" if len(seeds) > 1 else ""
     table = Table(
-        title=f"{days} simulated days, {record['devices']} devices (rules + {names}): "
+        title=f"{days} simulated days, {record['devices']} devices (rules + {names}){pooled_over}: "
         f"{record['manifested']} of {record['injected']} injected faults manifested"
     )
     columns = ("fault type", "silent", "injected", "manifested", "TP", "FN", "FP", "precision", "recall",
@@ -147,19 +154,26 @@ def _evaluate_simulated(console: Console, days: int, seed: int, compare: bool, r
         f"{record['overall_f1_all']:.3f}, false alarms per device-day "
         f"{record['false_alarms_per_device_day_all']:.4f}"
     )
+    if len(seeds) > 1:
+        for seed_, run in record["per_seed"].items():
+            lowest = min(run["f1"].items(), key=lambda kv: kv[1])
+            console.print(f"seed {seed_}: overall F1 {run['overall_f1']:.3f}, false alarms per device-day "
+                          f"{run['false_alarms_per_device_day']:.4f}, lowest F1 {lowest[1]:.2f} "
+                          f"({lowest[0]})")  # fmt: skip
     if compare:
         record["compare"] = {}
         for name in learned.DETECTORS:
-            other = simulated_score(days, seed, {k: name for k in learned.CHOSEN})
-            rows = {t: round(s.f1, 3) for t, s in other.evaluation.by_type.items() if s.silent}
+            other = pooled([simulated_score(days, seed, {k: name for k in learned.CHOSEN}).evaluation
+                            for seed in seeds])  # fmt: skip
+            rows = {t: round(s.f1, 3) for t, s in other.by_type.items() if s.silent}
             record["compare"][name] = {
                 "silent_f1": rows,
-                "false_alarms_per_device_day": other.evaluation.false_alarms_per_device_day,
+                "false_alarms_per_device_day": other.false_alarms_per_device_day,
             }
             console.print(f"{name} everywhere: silent F1 {rows}, false alarms per device-day "
-                          f"{other.evaluation.false_alarms_per_device_day:.4f}")  # fmt: skip
+                          f"{other.false_alarms_per_device_day:.4f}")  # fmt: skip
     if report is not None:
-        console.print(f"wrote {simulated_report(report, scored, record)}")
+        console.print(f"wrote {simulated_report(report, runs, record)}")
     return record
 
 

@@ -4,7 +4,8 @@ A label (device, fault type, start, end) is caught when a detection of the match
 (or, for a silent fault, a learned detector's `unusual_behaviour`)
 on that device starts inside its span (from a minute before it to `grace` after its end); its
 delay is from the fault's start to the first such detection. A detection that explains no label
-of its device at that time is a false alarm.
+of its device at that time is a false alarm: of the fault type its alarm reports, or, for the
+learned detectors' alarms, of none (`unattributed`), counted only in the overall figures.
 
 A fault that left no trace in its device's rows (a stuck meter on an idle charger, a sensor stuck
 reading occupied under a parked car) is not `manifested`: by default it is a don't-care span, where
@@ -70,6 +71,12 @@ class TypeScore:
     manifested: int = 0
     delays_s: list[float] = field(default_factory=list)
 
+    def add(self, other: TypeScore) -> None:
+        """Count `other`'s faults, alarms and delays in with these."""
+        self.tp, self.fn, self.fp = self.tp + other.tp, self.fn + other.fn, self.fp + other.fp
+        self.injected, self.manifested = self.injected + other.injected, self.manifested + other.manifested
+        self.delays_s += other.delays_s
+
     @property
     def precision(self) -> float:
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
@@ -102,14 +109,14 @@ class Evaluation:
     by_type: dict[str, TypeScore]
     false_alarms: int
     device_days: float
+    unattributed: int = 0  # false alarms of the learned detectors: they name no fault type
 
     @property
     def overall(self) -> TypeScore:
         total = TypeScore("overall", False)
         for s in self.by_type.values():
-            total.tp, total.fn, total.fp = total.tp + s.tp, total.fn + s.fn, total.fp + s.fp
-            total.injected, total.manifested = total.injected + s.injected, total.manifested + s.manifested
-            total.delays_s += s.delays_s
+            total.add(s)
+        total.fp += self.unattributed
         return total
 
     @property
@@ -148,6 +155,23 @@ def evaluate(
     false_alarms = [d for d in detections if id(d) not in explained]
     reverse = {alarm: fault for fault, alarm in ALARM_FOR.items()}
     for d in false_alarms:
-        fault = reverse.get(d.type, d.type)
-        scores.setdefault(fault, TypeScore(fault, fault == LEARNED_TYPE)).fp += 1
-    return Evaluation(scores, len(false_alarms), device_days)
+        if d.type != LEARNED_TYPE:
+            fault = reverse.get(d.type, d.type)
+            scores.setdefault(fault, TypeScore(fault, False)).fp += 1
+    unattributed = sum(d.type == LEARNED_TYPE for d in false_alarms)
+    return Evaluation(scores, len(false_alarms), device_days, unattributed)
+
+
+def pooled(evaluations: Sequence[Evaluation]) -> Evaluation:
+    """Several runs' evaluations as one: counts, delays, false alarms and device-days summed, so
+    that a type's F1 rests on every run's faults rather than on the few one run happened to draw."""
+    by_type: dict[str, TypeScore] = {}
+    for e in evaluations:
+        for t, s in e.by_type.items():
+            by_type.setdefault(t, TypeScore(t, s.silent)).add(s)
+    return Evaluation(
+        by_type,
+        sum(e.false_alarms for e in evaluations),
+        sum(e.device_days for e in evaluations),
+        sum(e.unattributed for e in evaluations),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analytics.evaluate import Evaluation, Label
+from analytics.evaluate import Evaluation, Label, pooled
 from analytics.models import Detection
 from analytics.nab import CorpusScore, DataSet
 from analytics.simulated import Scored
@@ -43,22 +44,34 @@ def per_type(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
 
 
-def simulated_record(scored: Scored, detectors: dict[str, str]) -> dict[str, Any]:
-    """Scores on the faults that manifested; the same `_all` on every injected fault."""
-    e, every = scored.evaluation, scored.evaluation_all
+def simulated_record(runs: Sequence[Scored], detectors: dict[str, str]) -> dict[str, Any]:
+    """Scores on the faults that manifested; the same `_all` on every injected fault. Several runs
+    (seeds) are pooled (`evaluate.pooled`), and `per_seed` keeps each run's own figures."""
+    e, every = pooled([r.evaluation for r in runs]), pooled([r.evaluation_all for r in runs])
+    first = runs[0].sim
     return {
-        "days": (scored.sim.end - scored.sim.start) / timedelta(days=1),
-        "devices": len(scored.sim.kinds),
+        "days": (first.end - first.start) / timedelta(days=1),
+        "devices": len(first.kinds),
+        "seeds": [r.seed for r in runs],
         "detectors": detectors,
         "per_type": per_type(e),
         "overall_f1": round(e.overall.f1, 4),
         "overall_median_delay_s": e.overall.delay_median_s,
         "false_alarms_per_device_day": round(e.false_alarms_per_device_day, 5),
+        "false_alarms_unusual_behaviour": e.unattributed,  # counted above, under no fault type
         "injected": e.overall.injected,
         "manifested": e.overall.manifested,
         "per_type_all": per_type(every),
         "overall_f1_all": round(every.overall.f1, 4),
         "false_alarms_per_device_day_all": round(every.false_alarms_per_device_day, 5),
+        "per_seed": {
+            str(r.seed): {
+                "overall_f1": round(r.evaluation.overall.f1, 4),
+                "false_alarms_per_device_day": round(r.evaluation.false_alarms_per_device_day, 5),
+                "f1": {t: round(s.f1, 4) for t, s in sorted(r.evaluation.by_type.items())},
+            }
+            for r in runs
+        },
     }
 
 
@@ -77,11 +90,18 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
     path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def simulated_report(directory: Path, scored: Scored, record: dict[str, Any]) -> Path:
-    """`report.md` with the per-type table, plus a PNG per silent fault type with a caught example."""
+def simulated_report(directory: Path, runs: Sequence[Scored], record: dict[str, Any]) -> Path:
+    """`report.md` with the per-type tables (pooled over the runs, and each run's F1), plus a PNG
+    per silent fault type with an example from the first run."""
     directory.mkdir(parents=True, exist_ok=True)
+    seeds = record["seeds"]
     lines = [
         f"# Anomaly detection on {record['days']:g} simulated days ({record['devices']} devices)",
+        "",
+        f"Seeds {', '.join(map(str, seeds))}: each a run of its own (other faults, other traffic), "
+        "pooled below (every run's faults and alarms counted together)."
+        if len(seeds) > 1
+        else f"Seed {seeds[0]}.",
         "",
         f"{record['manifested']} of {record['injected']} injected faults manifested: their device "
         "reported something it would not have without them (a replay of the device without the fault "
@@ -91,7 +111,8 @@ def simulated_report(directory: Path, scored: Scored, record: dict[str, Any]) ->
         "## On the faults that manifested",
         "",
         f"Overall F1 {record['overall_f1']}, "
-        f"false alarms per device-day {record['false_alarms_per_device_day']}.",
+        f"false alarms per device-day {record['false_alarms_per_device_day']} "
+        f"({record['false_alarms_unusual_behaviour']} of them `unusual_behaviour`, under no fault type).",
         "",
         *_table(record["per_type"]),
         "",
@@ -102,6 +123,9 @@ def simulated_report(directory: Path, scored: Scored, record: dict[str, Any]) ->
         "",
         *_table(record["per_type_all"]),
     ]
+    if len(seeds) > 1:
+        lines += ["", "## F1 of each run (manifested faults)", "", *_by_seed(record)]
+    scored = runs[0]
     for fault_type, (table, column) in SHOWN.items():
         label = next((lb for lb in scored.sim.labels if lb.fault_type == fault_type and lb.manifested), None)
         frame = scored.sim.frames.get(table)
@@ -126,6 +150,19 @@ def _table(rows: dict[str, dict[str, Any]]) -> list[str]:
             f"{r['fn']} | {r['fp']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {delay} |"
         )
     return lines
+
+
+def _by_seed(record: dict[str, Any]) -> list[str]:
+    seeds = [str(s) for s in record["seeds"]]
+    lines = [
+        "| fault type | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|" + "---|" * (len(seeds) + 1),
+    ]
+    for t in record["per_type"]:
+        f1 = [record["per_seed"][s]["f1"].get(t) for s in seeds]
+        lines.append(f"| {t} | " + " | ".join("" if v is None else f"{v:.2f}" for v in f1) + " |")
+    overall = (f"{record['per_seed'][s]['overall_f1']:.3f}" for s in seeds)
+    return [*lines, "| overall | " + " | ".join(overall) + " |"]
 
 
 def _plot_device(

@@ -150,6 +150,7 @@ def joined(past: Simulated, sim: Simulated) -> Frames:
 class Scored:
     """An evaluation of the rules and the learned detectors on simulated days."""
 
+    seed: int
     sim: Simulated
     detections: list[Detection]
     evaluation: Evaluation  # on the faults that manifested
@@ -171,4 +172,4 @@ def score(
     manifested_only, every_fault = (
         evaluate(found, sim.labels, sim.end, sim.device_days, only_manifested=only) for only in (True, False)
     )
-    return Scored(sim, found, manifested_only, every_fault)
+    return Scored(seed, sim, found, manifested_only, every_fault)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from analytics.evaluate import Label, evaluate
+from analytics.evaluate import LEARNED_TYPE, Label, evaluate, pooled
 from analytics.models import Detection
 from analytics.simulated import START
 
@@ -40,3 +40,15 @@ def test_an_alarm_of_another_type_in_a_dont_care_span_is_not_false() -> None:
     result = evaluate(found, _labels(), END, device_days=3)
     assert result.false_alarms == 0
     assert "over_temperature_drift" not in result.by_type
+
+
+def test_runs_pool_their_counts_and_a_learned_false_alarm_counts_only_overall() -> None:
+    found = [_detection("ch-2", 2 * HOUR), _detection("ch-2", 10 * HOUR, LEARNED_TYPE)]
+    one = evaluate(found, _labels(), END, device_days=3)
+    assert one.unattributed == 1 and LEARNED_TYPE not in one.by_type
+    assert (one.overall.tp, one.overall.fp, one.false_alarms) == (1, 1, 1)
+    two = pooled([one, evaluate([], _labels(), END, device_days=3)])
+    s = two.by_type["meter_stuck"]
+    assert (s.tp, s.fn, s.injected, s.manifested) == (1, 1, 6, 2)
+    assert (two.false_alarms, two.device_days, two.unattributed) == (1, 6, 1)
+    assert two.overall.f1 == 0.5  # caught 1 of 2 faults, and 1 of 2 alarms was false
