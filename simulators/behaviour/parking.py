@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from operator import itemgetter
+from typing import NamedTuple
 
 from core.contract.payloads import GateFault, GateFaultCleared, GatePassage, GateTelemetry, SpaceTelemetry
 from core.contract.topics import Channel, Kind
@@ -24,7 +25,13 @@ from simulators.behaviour.base import (
 )
 from simulators.community import Space
 
-Interval = tuple[datetime, datetime]
+
+class Interval(NamedTuple):
+    """A car standing on the space."""
+
+    start: datetime
+    end: datetime
+    guest: bool = False  # a visitor at a resident's space, shared while the owner is out
 
 
 def _intervals(space: Space, seed: int, device_id: str, day: datetime) -> list[Interval]:
@@ -38,31 +45,31 @@ def _intervals(space: Space, seed: int, device_id: str, day: datetime) -> list[I
     kind = space.space_type
     if kind == "resident":  # the owner's car is home except while they are out
         if r.random() >= (0.85 if workday else 0.45):
-            return [(at(0), at(24))]
+            return [Interval(at(0), at(24))]
         leave = r.gauss(7.6, 0.5) if workday else r.uniform(9, 14)
         back = min(r.gauss(18.6, 0.8) if workday else leave + r.uniform(2, 6), 23.5)
-        out = [(at(0), at(leave))]
+        out = [Interval(at(0), at(leave))]
         if r.random() < 0.25 and back - leave > 4:  # shared with a visitor meanwhile
             v = leave + r.uniform(1, 2)
-            out.append((at(v), at(v + r.uniform(1, min(3, back - v - 0.5)))))
-        return [*out, (at(back), at(24))]
+            out.append(Interval(at(v), at(v + r.uniform(1, min(3, back - v - 0.5))), guest=True))
+        return [*out, Interval(at(back), at(24))]
     if kind == "public":  # visitors in the daytime, now and then a car overnight
         out, t = [], 8 + r.uniform(0, 2)
         while True:
             stay = r.uniform(0.5, 3)
             if t + stay > 21:
                 break
-            out.append((at(t), at(t + stay)))
+            out.append(Interval(at(t), at(t + stay)))
             t += stay + r.expovariate(1 / 1.5)
         if r.random() < 0.35:
-            out.append((at(r.uniform(21.5, 23)), at(24 + r.uniform(6.5, 7.75))))
+            out.append(Interval(at(r.uniform(21.5, 23)), at(24 + r.uniform(6.5, 7.75))))
         return out
     if kind == "institutional":  # opened to residents at night (错时)
         p, lo, hi, leave_lo, leave_hi = 0.75, 18.3, 20.5, 7.0, 7.8
     else:  # street spaces: night only
         p, lo, hi, leave_lo, leave_hi = 0.65, 19.1, 21.5, 6.0, 6.9
     if r.random() < p:
-        return [(at(r.uniform(lo, hi)), at(24 + r.uniform(leave_lo, leave_hi)))]
+        return [Interval(at(r.uniform(lo, hi)), at(24 + r.uniform(leave_lo, leave_hi)))]
     return []
 
 
@@ -72,7 +79,7 @@ def changes(
     """Occupancy changes in [start - 1 day, end] (the first one fixes the state at start)."""
     deltas: list[tuple[datetime, int]] = []
     for day in local_days(start, end, warmup_days=1):
-        for a, b in _intervals(space, seed, device_id, day):
+        for a, b, _ in _intervals(space, seed, device_id, day):
             deltas += [(a, 1), (b, -1)]
     deltas.sort(key=itemgetter(0))
     out: list[tuple[datetime, bool]] = []
@@ -86,6 +93,13 @@ def changes(
         if (count > 0) != before:
             out.append((t, count > 0))
     return out
+
+
+def guests(space: Space, seed: int, device_id: str, start: datetime, end: datetime) -> set[datetime]:
+    """When visitors' cars arrive at a resident's space in [start - 1 day, end] (they bring their
+    own plates; every other car at a resident's space is the owner's)."""
+    days = local_days(start, end, warmup_days=1)
+    return {i.start for day in days for i in _intervals(space, seed, device_id, day) if i.guest}
 
 
 class SpaceSensor(Device):
@@ -168,10 +182,12 @@ class Gate(Device):
     def _passages(self, start: datetime, end: datetime) -> list[Raw]:
         out: list[Raw] = []
         for space_id, space in self.spaces:
-            plate = digest(space_id, "car")
+            owner = digest(space_id, "car") if space.space_type == "resident" else None
+            visitors = guests(space, self.seed, space_id, start, end) if owner else set()
+            plate = digest(space_id, "car")  # a car there before the changes begin
             for t, occ in changes(space, self.seed, space_id, start, end):
-                if space.space_type != "resident":
-                    plate = digest(space_id, t) if occ else plate
+                if occ:  # a departure is the plate that came
+                    plate = owner if owner and t not in visitors else digest(space_id, t)
                 # keyed by the change, so that every chunk of a run places a passage alike
                 u = rng_for(self.seed, space_id, t, "passage").random()
                 ts = t - MINUTE * (0.5 + 3.5 * u) if occ else t + MINUTE * (0.5 + 3.5 * u)

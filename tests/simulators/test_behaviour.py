@@ -16,8 +16,9 @@ from core.contract.codec import decode, encode
 from core.contract.payloads import PAYLOADS
 from core.contract.topics import Channel, Kind, device_topic
 from simulators import schema
-from simulators.behaviour.base import LOCAL_TZ, Emission, FaultLabel
+from simulators.behaviour.base import LOCAL_TZ, Emission, FaultLabel, digest
 from simulators.behaviour.faults import ELEVATOR_EVENT_FAULTS, FaultRates
+from simulators.behaviour.parking import guests
 from simulators.behaviour.schedule import simulate
 from simulators.community import Community, load_community, resolve
 
@@ -127,6 +128,26 @@ def test_workday_patterns_show_in_aggregate() -> None:
     # gates see every car that comes and goes
     passages = Counter(pl.direction for e in emissions if isinstance(pl := e.payload, p.GatePassage))
     assert passages["in"] > 50 and passages["out"] > 50
+
+
+def test_a_visitor_at_a_residents_space_passes_the_gate_with_a_plate_of_its_own() -> None:
+    emissions, _ = run(11, FaultRates.uniform(0.0))
+    ways: defaultdict[str, list[str]] = defaultdict(list)
+    for e in emissions:
+        if isinstance(pl := e.payload, p.GatePassage):
+            ways[pl.plate_hash].append(pl.direction)
+    shared = 0
+    for space in demo().spaces:
+        space_id = demo().full_id(space.id)
+        came = [t for t in guests(space, 11, space_id, START, END) if START <= t < END]
+        if space.space_type != "resident" or not came:
+            continue
+        shared += 1
+        # the owner goes out in the morning and comes back in the evening, and nothing else
+        assert ways[digest(space_id, "car")] == ["out", "in"], space_id
+        (t,) = came
+        assert ways[digest(space_id, t)] == ["in", "out"], space_id
+    assert shared > 0  # the workday had visitors at residents' spaces
 
 
 def test_no_faults_without_rates() -> None:
