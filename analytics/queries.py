@@ -14,6 +14,13 @@ class ANALYTICS:
         SELECT {columns} FROM {table} WHERE ts >= %s AND ts < %s AND device_id = ANY(%s)
         ORDER BY device_id, ts"""
     last_seen: Final = "SELECT device_id, max(ts) FROM {table} WHERE ts > %s GROUP BY device_id"
+    # a window's rows stored since a moment (or beyond the part of the window read before), with
+    # when each was stored; and the database's clock, which stamps `ingested_at`
+    rows_stored_since: Final = """
+        SELECT {columns}, ingested_at FROM {table}
+        WHERE ts >= %(since)s AND ts < %(until)s AND (ts >= %(read_until)s OR ingested_at >= %(stored)s)
+        ORDER BY device_id, ts"""
+    clock: Final = "SELECT clock_timestamp()"
     # Lockers with parcels deposited before %(due)s and not picked up since (the API's KPIs count
     # overdue parcels the same way).
     overdue_parcels: Final = """

@@ -10,7 +10,7 @@ hours on a sample of each kind's devices).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,11 +70,16 @@ def registry(conn: psycopg.Connection) -> tuple[dict[str, Kind], dict[str, float
     return kinds, rated
 
 
+Reader = Callable[[psycopg.Connection, Iterable[str], datetime, datetime], rules.Frames]
+"""`read`, or a cycle's `Recent.frames` (which reads only the rows stored since its last call)."""
+
+
 def run_once(
-    conn: psycopg.Connection, since: datetime, until: datetime, *, fast: bool, limits: rules.Limits
-) -> Cycle:
+    conn: psycopg.Connection, since: datetime, until: datetime, *, fast: bool, limits: rules.Limits,
+    reader: Reader = read,
+) -> Cycle:  # fmt: skip
     """Detect over [since, until) and record the alarms (fast: events and statuses only)."""
-    frames = read(conn, EVENT_TABLES if fast else COLUMNS, since, until)
+    frames = reader(conn, EVENT_TABLES if fast else COLUMNS, since, until)
     found: list[Detection]
     found = [*rules.fault_events(frames), *rules.offline(frames)]
     changed = 0
@@ -156,13 +161,13 @@ def fit_learned(
 
 def run_learned(
     conn: psycopg.Connection, models: dict[Kind, learned.Model], since: datetime, until: datetime,
-    context: timedelta,
+    context: timedelta, reader: Reader = read,
 ) -> Cycle:  # fmt: skip
-    """Score the windows in [since, until) that have closed, reading `context` before them for
-    the trailing features, and record the alarms."""
+    """Score the windows in [since, until) that have closed, with `context` before them for the
+    trailing features, and record the alarms."""
     closed = pd.Timestamp(until).floor(features.WINDOW).to_pydatetime()
     tables = sorted({t for kind in models for t in learned.TABLES[kind]})
-    frames = read(conn, tables, since - context, closed)
+    frames = reader(conn, tables, since - context, closed)
     found = learned.detect(frames, models, since)
     return Cycle(since, closed, sum(len(f) for f in frames.values()), len(found), store.record(conn, found))
 

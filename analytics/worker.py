@@ -3,11 +3,12 @@
 The fast cycle (every second) reads fault events and statuses, so that an entrapment becomes a
 critical alarm within seconds of being ingested; the slow one (every minute) runs the telemetry
 rules, heartbeats and patterns over a trailing window and clears quiet alarms; every 15 minutes the
-learned detectors score the windows that closed. Each turn runs the fast cycle and at most one
-longer step, so that an entrapment never waits behind more than one of them. Two slower jobs run
-on threads of their own: the learned models are refitted every 6 hours, and the rules reading days
-of history (phantom locker compartments, stuck parking sensors) run every 15 minutes. Signals only
-ask the loop to stop; a database outage is logged and retried.
+learned detectors score the windows that closed. Each cycle keeps its window's rows in memory and
+reads only what was stored since its last turn (`recent.py`). Each turn runs the fast cycle and at
+most one longer step, so that an entrapment never waits behind more than one of them. Two slower
+jobs run on threads of their own: the learned models are refitted every 6 hours, and the rules
+reading days of history (phantom locker compartments, stuck parking sensors) run every 15 minutes.
+Signals only ask the loop to stop; a database outage is logged and retried.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from analytics import learned, service, store
+from analytics.recent import Recent
 from analytics.rules import Limits
 from core.config import Settings
 from core.contract.topics import Kind
@@ -44,6 +46,8 @@ class AnalyticsWorker:
         self._models: dict[Kind, learned.Model] = {}
         self._fitter: threading.Thread | None = None
         self._learned_since: datetime | None = None
+        reread = timedelta(seconds=settings.analytics_reread_s)
+        self._fast_rows, self._slow_rows, self._learned_rows = Recent(reread), Recent(reread), Recent(reread)
 
     def stop(self, *_: object) -> None:
         self._stop.set()
@@ -66,7 +70,9 @@ class AnalyticsWorker:
     def _cycle(self, conn: psycopg.Connection, started: float) -> None:
         s, now = self.settings, datetime.now(UTC)
         since = service.fast_window_start(conn, now, timedelta(minutes=10))
-        fast = service.run_once(conn, since, now + AHEAD, fast=True, limits=self.limits)
+        fast = service.run_once(
+            conn, since, now + AHEAD, fast=True, limits=self.limits, reader=self._fast_rows.frames
+        )
         if fast.changed:
             logger.info("fast cycle: %d detections, %d alarm changes", fast.detections, fast.changed)
         if started >= self._slow_due:
@@ -89,11 +95,13 @@ class AnalyticsWorker:
         s = self.settings
         self._slow_due = started + s.analytics_slow_interval_s
         window = timedelta(seconds=s.analytics_slow_window_s)
-        slow = service.run_once(conn, now - window, now + AHEAD, fast=False, limits=self.limits)
+        slow = service.run_once(
+            conn, now - window, now + AHEAD, fast=False, limits=self.limits, reader=self._slow_rows.frames
+        )
         quiet = store.clear_quiet(conn, timedelta(seconds=s.analytics_quiet_clear_s))
         logger.info(
-            "slow cycle: %d rows, %d detections, %d alarm changes, %d quiet alarms cleared",
-            slow.rows, slow.detections, slow.changed, quiet,
+            "slow cycle: %d rows (%d read), %d detections, %d alarm changes, %d quiet alarms cleared",
+            slow.rows, self._slow_rows.rows_read, slow.detections, slow.changed, quiet,
         )  # fmt: skip
 
     def _fit(self, now: datetime) -> None:
@@ -127,7 +135,7 @@ class AnalyticsWorker:
         self._learned_due = started + s.analytics_learned_interval_s
         since = self._learned_since or now - timedelta(seconds=s.analytics_learned_interval_s)
         context = timedelta(seconds=s.analytics_learned_context_s)
-        cycle = service.run_learned(conn, self._models, since, now, context)
+        cycle = service.run_learned(conn, self._models, since, now, context, self._learned_rows.frames)
         self._learned_since = cycle.until
-        logger.info("learned cycle: %d rows, %d detections, %d alarm changes", cycle.rows, cycle.detections,
-                    cycle.changed)  # fmt: skip
+        logger.info("learned cycle: %d rows (%d read), %d detections, %d alarm changes", cycle.rows,
+                    self._learned_rows.rows_read, cycle.detections, cycle.changed)  # fmt: skip

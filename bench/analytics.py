@@ -7,6 +7,12 @@ service runs: the fast cycle (events and statuses), the slow cycle (telemetry ru
 `analytics_slow_window_s` and heartbeats), fitting the learned models, and the learned cycle over
 the last 15-minute windows. The baseline, in the same process, is reading the same rows into frames
 and nothing else: what any detector must pay before it detects.
+
+The service's slow and learned cycles keep their windows in memory and read only what was stored
+since their last turn (`analytics/recent.py`). Each is run twice: a first turn a step before the
+end, which reads its whole window, then the turn at the end, which reads the step's rows (a minute
+for the slow cycle, a window for the learned one), as it would every turn of a running service.
+The cycle's figure is the second turn; the first is shown beside it.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from rich.table import Table
 from analytics import learned, service
 from analytics.features import WINDOW
 from analytics.frames import COLUMNS
+from analytics.recent import Recent
 from analytics.rules import Limits
 from bench.database import prepared
 from bench.grafana import communities_for
@@ -56,9 +63,13 @@ class Figures:
     read_slow_s: float  # baseline: reading the slow cycle's rows only
     read_learned_s: float  # baseline: reading the learned cycle's rows only
     fast_s: float
-    slow_s: float
+    slow_first_s: float  # the slow cycle's first turn, reading its whole window
+    slow_s: float  # ... and its next turn, a minute later, reading that minute's rows
     fit_s: float
+    learned_first_s: float
     learned_s: float
+    rows_read_slow: int  # by the slow cycle's turn at the end
+    rows_read_learned: int
     histories_s: float  # the rules reading days of history (every 15 min, on a thread)
     peak_rss_mb: float
 
@@ -105,18 +116,44 @@ def _measure(url: str, end: datetime, settings: Settings, out: Queue[Figures]) -
         del frames
         since = service.fast_window_start(conn, end, timedelta(minutes=10))
         _, fast = _timed(lambda: service.run_once(conn, since, end, fast=True, limits=limits))
-        _, slow = _timed(lambda: service.run_once(conn, end - slow_window, end, fast=False, limits=limits))
+        reread = timedelta(seconds=settings.analytics_reread_s)
+        slow_rows, learned_rows = Recent(reread), Recent(reread)
+
+        def slow_turn(at: datetime) -> service.Cycle:
+            return service.run_once(
+                conn, at - slow_window, at, fast=False, limits=limits, reader=slow_rows.frames
+            )
+
+        _, slow_first = _timed(slow_turn, end - timedelta(seconds=settings.analytics_slow_interval_s))
+        _, slow = _timed(slow_turn, end)
         history = timedelta(seconds=settings.analytics_learned_history_s)
         models, fit = _timed(
-            service.fit_learned, conn, end - WINDOW, history, settings.analytics_learned_sample
+            service.fit_learned, conn, end - 2 * WINDOW, history, settings.analytics_learned_sample
         )
-        _, learn = _timed(service.run_learned, conn, models, end - WINDOW, end, context)
+        _, learned_first = _timed(
+            service.run_learned, conn, models, end - 2 * WINDOW, end - WINDOW, context, learned_rows.frames
+        )
+        _, learn = _timed(service.run_learned, conn, models, end - WINDOW, end, context, learned_rows.frames)
         _, histories = _timed(service.run_histories, conn, end, limits)
         conn.execute("DELETE FROM anomalies")  # the next run starts from the same state
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.put(
         Figures(
-            devices, rows_slow, rows_learned, read_slow, read_learned, fast, slow, fit, learn, histories, rss
+            devices,
+            rows_slow,
+            rows_learned,
+            read_slow,
+            read_learned,
+            fast,
+            slow_first,
+            slow,
+            fit,
+            learned_first,
+            learn,
+            slow_rows.rows_read,
+            learned_rows.rows_read,
+            histories,
+            rss,
         )
     )
 
@@ -150,8 +187,14 @@ def command(
     table.add_row("baseline: read the slow cycle's rows", f"{f.read_slow_s:.2f}", f"{f.rows_slow:,}")
     table.add_row("baseline: read the learned cycle's rows", f"{f.read_learned_s:.2f}", f"{f.rows_learned:,}")
     table.add_row("fast cycle (events, statuses)", f"{f.fast_s:.2f}", "")
-    table.add_row("slow cycle (rules, heartbeats)", f"{f.slow_s:.2f}", "")
-    table.add_row("learned cycle (last window)", f"{f.learned_s:.2f}", "")
+    table.add_row("slow cycle, first turn (reads its whole window)", f"{f.slow_first_s:.2f}", "")
+    table.add_row(
+        "slow cycle (rules, heartbeats), a minute on", f"{f.slow_s:.2f}", f"{f.rows_read_slow:,} read"
+    )
+    table.add_row("learned cycle, first turn (reads its context)", f"{f.learned_first_s:.2f}", "")
+    table.add_row(
+        "learned cycle (last window), a window on", f"{f.learned_s:.2f}", f"{f.rows_read_learned:,} read"
+    )
     table.add_row(
         "history rules: compartments, stuck sensors (every 15 min, own thread)", f"{f.histories_s:.2f}", ""
     )
@@ -160,7 +203,8 @@ def command(
     verdict = "meets" if f.cycle_s < TARGET_S else "misses"
     console.print(
         f"fast + slow + learned cycle: {f.cycle_s:.2f} s ({verdict} the {TARGET_S:.0f} s target);"
-        f" of which reading {f.read_slow_s + f.read_learned_s:.2f} s; peak RSS {f.peak_rss_mb:.0f} MB"
+        f" reading both windows whole (the baseline) {f.read_slow_s + f.read_learned_s:.2f} s;"
+        f" peak RSS {f.peak_rss_mb:.0f} MB"
         f" ({'meets' if f.peak_rss_mb < TARGET_RSS_MB else 'misses'} the 1 GB target)"
     )
     if json_file:

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     analytics_slow_interval_s: float = Field(60.0, gt=0, description="telemetry rules and heartbeats")
     analytics_slow_window_s: float = Field(2 * 3600.0, gt=0, description="data each slow cycle reads")
     analytics_quiet_clear_s: float = Field(3600.0, gt=0, description="self-clearing alarms clear after")
+    analytics_reread_s: float = Field(
+        60.0, ge=0, description="cycles ask again for rows stored this long before their last read"
+    )
     analytics_learned_interval_s: float = Field(
         900.0, gt=0, description="learned detectors score the windows closed since their last cycle"
     )
