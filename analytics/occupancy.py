@@ -222,38 +222,52 @@ class _Traffic:
             return None
         t = self.passages[k_in][0]
         lo, hi = bisect_left(self.passages, (t - self.lead,)), bisect_right(self.passages, (t + self.lead,))
-        rivals = (k for k in range(lo, hi) if k != k_in and k not in self.resolved)
+        others = (k for k in range(lo, hi) if k != k_in and k not in self.resolved)
+        rivals = (k for k in others if self.passages[k][1] == "in")
         return None if any(left[0] in self.near[k] for k in rivals) else left[0]
 
 
 def _car_left(traffic: _Traffic, limits: Limits) -> Iterator[Detection]:
     """A car went out, and the space it had parked in (by its stay, or its plate's home) did not
-    turn free before it: still occupied when the car passed the gate, and no free reading for
-    `stuck_late` after (a working sensor reports a change at once)."""
-    gap = limits.heartbeat[Kind.PARKING_SPACE] * limits.stuck_gap_periods
-    for k, (t, direction, plate) in enumerate(traffic.passages):
+    turn free before it; or a resident's car came back to a home already reading occupied."""
+    for k, (t, direction, _) in enumerate(traffic.passages):
         if k in traffic.resolved:
             continue  # the car's change was seen where it should be
-        r: _Readings | None = None
-        if direction == "out":
-            stay = traffic.parked(k, limits.stuck_min_stay)
-            space = stay[1] if stay else traffic.home.get(plate)
-            r = traffic.readings[space] if space else None
-            if r is None or not r.state_at(t) or (stay and _departed(r, stay[0], t)):
-                continue
-            after = r.heard_through(t, t + limits.stuck_late, gap)
-            if after is None or _departed(r, t - traffic.lead, t + limits.stuck_late):
-                continue
-            why = f"its car went out through the gate at {t:%H:%M}, and it still reads occupied"
-            seen = after
-        else:
-            space = traffic.home.get(plate)
-            r = traffic.readings[space] if space else None
-            if r is None or not r.state_at(t) or not r.occupied_through(t, t + limits.stuck_confirm):
-                continue
-            why = f"it read occupied while its car was out (the car came back through the gate at {t:%H:%M})"
-            seen = t + limits.stuck_confirm
-        yield Detection(space, TYPE, DETECTOR, "minor", seen, seen, r.free_after(t), why)  # type: ignore[arg-type]
+        found = _went_out(traffic, k, limits) if direction == "out" else _came_back(traffic, k, limits)
+        if found is not None:
+            space, seen, why = found
+            free = traffic.readings[space].free_after(t)
+            yield Detection(space, TYPE, DETECTOR, "minor", seen, seen, free, why)
+
+
+def _went_out(traffic: _Traffic, k: int, limits: Limits) -> tuple[str, datetime, str] | None:
+    """Still occupied when the car passed the gate, and no free reading for `stuck_late` after
+    (a working sensor reports a change at once) while the sensor was heard all along."""
+    t, _, plate = traffic.passages[k]
+    stay = traffic.parked(k, limits.stuck_min_stay)
+    space = stay[1] if stay else traffic.home.get(plate)
+    if space is None:
+        return None
+    r = traffic.readings[space]
+    if not r.state_at(t) or (stay and _departed(r, stay[0], t)):
+        return None  # free already, or it left its space long before the gate (or it was not this one)
+    gap = limits.heartbeat[Kind.PARKING_SPACE] * limits.stuck_gap_periods
+    seen = r.heard_through(t, t + limits.stuck_late, gap)
+    if seen is None or _departed(r, t - traffic.lead, t + limits.stuck_late):
+        return None
+    return space, seen, f"its car went out through the gate at {t:%H:%M}, and it still reads occupied"
+
+
+def _came_back(traffic: _Traffic, k: int, limits: Limits) -> tuple[str, datetime, str] | None:
+    t, _, plate = traffic.passages[k]
+    space = traffic.home.get(plate)
+    if space is None:
+        return None
+    r = traffic.readings[space]
+    if not r.state_at(t) or not r.occupied_through(t, t + limits.stuck_confirm):
+        return None
+    why = f"it read occupied while its car was out (the car came back through the gate at {t:%H:%M})"
+    return space, t + limits.stuck_confirm, why
 
 
 def _departed(r: _Readings, lo: datetime, hi: datetime) -> bool:
