@@ -16,7 +16,7 @@ import pandas as pd
 
 from analytics.evaluate import Evaluation, Label, pooled
 from analytics.models import Detection
-from analytics.nab import CorpusScore, DataSet
+from analytics.nab import PUBLISHED_STANDARD, CorpusScore, DataSet
 from analytics.simulated import Scored
 
 NAB_KEYS = {
@@ -77,6 +77,7 @@ def simulated_record(runs: Sequence[Scored], detectors: dict[str, str]) -> dict[
 
 def nab_record(scores: dict[str, CorpusScore]) -> dict[str, Any]:
     out: dict[str, Any] = {NAB_KEYS[p]: round(s.normalised, 2) for p, s in scores.items()}
+    out["published_standard"] = PUBLISHED_STANDARD
     standard = scores["standard"]
     out["series"] = {
         name: {"windows": r.windows, "detected": r.detected, "false_positives": r.false_positives}
@@ -197,6 +198,9 @@ def nab_report(
         f"# NAB-layout corpus: {len(sets)} series",
         "",
         " | ".join(f"{k} {record[k]}" for k in NAB_KEYS.values()),
+        "",
+        "Published standard-profile scores on the NAB corpus itself, for scale (another corpus is not "
+        "the same test): " + ", ".join(f"{name} {v}" for name, v in PUBLISHED_STANDARD.items()) + ".",
         "",
         "| series | windows | detected | false positives |",
         "|---|---|---|---|",

@@ -85,6 +85,8 @@ def test_evaluate_on_a_nab_corpus_writes_every_profile_and_a_report(tmp_path: Pa
     assert record["nab_low_fp"] <= record["nab_standard"]
     assert all(0 < record[k] <= 100 for k in ("nab_standard", "nab_low_fp", "nab_low_fn"))
     assert (report / "report.md").read_text().count(".png)") >= 1
+    assert record["published_standard"]["HTM"] == 70.5  # for scale, in the record and the report
+    assert "ARTime 74.9" in (report / "report.md").read_text()
 
 
 def test_evaluate_needs_exactly_one_data_set() -> None:
