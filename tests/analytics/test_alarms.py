@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -17,7 +18,7 @@ from core.config import Settings
 from core.contract.codec import encode
 from core.contract.payloads import ElevatorFault, ElevatorFaultCleared
 from core.contract.topics import Channel, Kind
-from tests.factories import Fleet, Publisher
+from tests.factories import Device, Fleet, Publisher
 from tests.processes import IngestProcess, wait_until
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -164,22 +165,28 @@ def test_compartments_reading_full_without_deposits_raise_one_alarm_cleared_when
 def test_an_entrapment_is_a_critical_alarm_seconds_after_ingest(
     settings: Settings, conn: psycopg.Connection, fleet: Fleet, ingest: IngestProcess
 ) -> None:
-    lift = fleet.add(Kind.ELEVATOR)[0]
+    lift, other = fleet.add(Kind.ELEVATOR, 2)
     proc = subprocess.Popen([sys.executable, "-m", "analytics", "run"], env=settings.to_env())
     publisher = Publisher(settings, lift.id, lift.password)
+    query = """SELECT a.severity, a.raised_at - e.ingested_at FROM anomalies a
+               JOIN elevator_events e ON e.device_id = a.device_id AND e.event = 'fault'
+               WHERE a.device_id = %s AND a.type = 'entrapment' AND a.status <> 'cleared'"""
+
+    def trapped(device: Device, publisher: Publisher, when: str) -> None:
+        fault = ElevatorFault(ts=datetime.now(UTC), seq=1, fault="entrapment")
+        publisher.publish_all([(device.topic(Channel.EVENT), encode(fault))])
+        wait_until(
+            lambda: conn.execute(query, (device.id,)).fetchone() is not None, timeout=60, what="the alarm"
+        )
+        severity, delay = conn.execute(query, (device.id,)).fetchone()  # type: ignore[misc]
+        print(f"entrapment alarm raised {delay.total_seconds():.2f} s after the event was stored ({when})")
+        assert severity == "critical"
+
     try:
         now = datetime.now(UTC)
-        fault = ElevatorFault(ts=now, seq=1, fault="entrapment")
-        publisher.publish_all([(lift.topic(Channel.EVENT), encode(fault))])
-        query = """SELECT a.severity, a.raised_at - e.ingested_at FROM anomalies a
-                   JOIN elevator_events e ON e.device_id = a.device_id AND e.event = 'fault'
-                   WHERE a.device_id = %s AND a.type = 'entrapment' AND a.status <> 'cleared'"""
-        wait_until(
-            lambda: conn.execute(query, (lift.id,)).fetchone() is not None, timeout=60, what="the alarm"
-        )
-        severity, delay = conn.execute(query, (lift.id,)).fetchone()  # type: ignore[misc]
-        print(f"entrapment alarm raised {delay.total_seconds():.2f} s after the event was stored")
-        assert severity == "critical"
+        trapped(lift, publisher, "the service just started")
+        with closing(Publisher(settings, other.id, other.password)) as second:
+            trapped(other, second, "the service running")
         cleared = ElevatorFaultCleared(ts=now + timedelta(seconds=30), seq=2, fault="entrapment")
         publisher.publish_all([(lift.topic(Channel.EVENT), encode(cleared))])
         wait_until(lambda: _alarms(conn, lift.id)[0][0] == "cleared", timeout=60, what="the alarm cleared")
