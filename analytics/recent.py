@@ -64,9 +64,11 @@ class Recent:
     def _top_up(self, conn: psycopg.Connection, table: str, since: datetime, until: datetime) -> _Kept:
         kept = self._kept.get(table)
         whole = kept is None or since < kept.since or until < kept.until
-        stored = kept.read_at - self.reread if kept is not None and not whole else None
-        read_until = kept.until if kept is not None and not whole else since
-        read_at, fresh, done_at = self._read(conn, table, since, until, read_until, stored)
+        if kept is None or whole:  # every row of the window (each has ts >= since)
+            read_at, fresh, done_at = self._read(conn, table, since, until, since, until)
+        else:  # the rows stored since, and all those beyond what was read before
+            stored = kept.read_at - self.reread
+            read_at, fresh, done_at = self._read(conn, table, since, until, kept.until, stored)
         self.rows_read += len(fresh)
         if kept is None or whole:
             rows = fresh.drop(columns="ingested_at")
@@ -92,14 +94,14 @@ class Recent:
     @staticmethod
     def _read(
         conn: psycopg.Connection, table: str, since: datetime, until: datetime, read_until: datetime,
-        stored: datetime | None,
+        stored: datetime,
     ) -> tuple[datetime, pd.DataFrame, datetime]:  # fmt: skip
         columns = list(COLUMNS[table])
         query = sql.SQL(ANALYTICS.rows_stored_since).format(
             columns=sql.SQL(", ").join(map(sql.Identifier, columns)), table=sql.Identifier(table)
         )
         (read_at,) = conn.execute(ANALYTICS.clock).fetchone()  # type: ignore[misc]
-        params = {"since": since, "until": until, "read_until": read_until, "stored": stored or until}
+        params = {"since": since, "until": until, "read_until": read_until, "stored": stored}
         rows = conn.execute(query, params).fetchall()
         (done_at,) = conn.execute(ANALYTICS.clock).fetchone()  # type: ignore[misc]
         frame = pd.DataFrame.from_records(rows, columns=[*columns, "ingested_at"])
