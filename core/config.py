@@ -99,7 +99,7 @@ class Settings(BaseSettings):
 
     analytics_fast_interval_s: float = Field(1.0, gt=0, le=60, description="fault events and statuses")
     analytics_slow_interval_s: float = Field(60.0, gt=0, description="telemetry rules and heartbeats")
-    analytics_slow_window_s: float = Field(2 * 3600.0, gt=0, description="data each slow cycle reads")
+    analytics_slow_window_s: float = Field(2 * 3600.0, gt=0, description="the slow cycle's window of data")
     analytics_quiet_clear_s: float = Field(3600.0, gt=0, description="self-clearing alarms clear after")
     analytics_reread_s: float = Field(
         60.0, ge=0, description="cycles ask again for rows stored this long before their last read"
@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         900.0, gt=0, description="learned detectors score the windows closed since their last cycle"
     )
     analytics_learned_context_s: float = Field(
-        6 * 3600.0, gt=0, description="data each learned cycle reads (context for trailing features)"
+        6 * 3600.0, gt=0, description="data each learned cycle sees before its windows (for trailing features)"
     )
     analytics_learned_refit_s: float = Field(
         6 * 3600.0, gt=0, description="learned models are refitted after"
