@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         900.0, gt=0, description="learned detectors score the windows closed since their last cycle"
     )
     analytics_learned_context_s: float = Field(
-        6 * 3600.0, gt=0, description="data each learned cycle sees before its windows (for trailing features)"
+        6 * 3600.0, gt=0, description="data a learned cycle sees before its windows (trailing features)"
     )
     analytics_learned_refit_s: float = Field(
         6 * 3600.0, gt=0, description="learned models are refitted after"
