@@ -172,18 +172,20 @@ def run_learned(
     return Cycle(since, closed, sum(len(f) for f in frames.values()), len(found), store.record(conn, found))
 
 
-def run_histories(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:
-    """The rules that read a day or more of history (compartments reading full with no deposit,
+def run_histories(
+    conn: psycopg.Connection, now: datetime, limits: rules.Limits, reader: Reader = read
+) -> int:
+    """The rules that judge a day or more of history (compartments reading full with no deposit,
     stuck parking sensors): every `HISTORIES_EVERY`, not every slow cycle, since their faults last
-    hours and re-reading days of data every minute would be wasted."""
-    return phantoms(conn, now, limits) + stuck(conn, now, limits)
+    hours and judging days of data every minute would be wasted."""
+    return phantoms(conn, now, limits, reader) + stuck(conn, now, limits, reader)
 
 
-def phantoms(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:
+def phantoms(conn: psycopg.Connection, now: datetime, limits: rules.Limits, reader: Reader = read) -> int:
     """Lockers reading compartments full that no deposit explains, judged over the rule's baseline
     (a day) and not the slow cycle's window: such a fault lasts hours, and the window would lose
     sight of it and never clear it. An open alarm the rule no longer sees is cleared."""
-    frames = read(conn, LOCKER_TABLES, now - limits.phantom_baseline - timedelta(hours=2), now)
+    frames = reader(conn, LOCKER_TABLES, now - limits.phantom_baseline - timedelta(hours=2), now)
     found = list(rules.lockers(frames, limits))
     ongoing = {d.device_id for d in found if d.cleared_at is None}
     open_ = {r[0] for r in conn.execute(ANALYTICS.open_of_type, ("compartment_sensor_fault",)).fetchall()}
@@ -191,14 +193,14 @@ def phantoms(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> i
     return store.record(conn, found) + store.clear(conn, gone)
 
 
-def stuck(conn: psycopg.Connection, now: datetime, limits: rules.Limits) -> int:
+def stuck(conn: psycopg.Connection, now: datetime, limits: rules.Limits, reader: Reader = read) -> int:
     """Parking sensors stuck reading occupied (analytics/occupancy.py), over the days its clues need
     (a plate's home is learnt from its passages). An alarm clears once its space reads free."""
     spaces = {
         r[0]: occupancy.Space(r[1], r[2], r[3]) for r in conn.execute(ANALYTICS.parking_sensors).fetchall()
     }
     gates = {r[0]: r[1] for r in conn.execute(ANALYTICS.gates).fetchall()}
-    frames = read(conn, PARKING_TABLES, now - limits.stuck_history, now)
+    frames = reader(conn, PARKING_TABLES, now - limits.stuck_history, now)
     found = list(occupancy.stuck_sensors(frames, spaces, gates, limits))
     open_ = {r[0] for r in conn.execute(ANALYTICS.open_of_type, (occupancy.TYPE,)).fetchall()}
     tele = frames.get("parking_space_telemetry")

@@ -3,12 +3,12 @@
 The fast cycle (every second) reads fault events and statuses, so that an entrapment becomes a
 critical alarm within seconds of being ingested; the slow one (every minute) runs the telemetry
 rules, heartbeats and patterns over a trailing window and clears quiet alarms; every 15 minutes the
-learned detectors score the windows that closed. Each cycle keeps its window's rows in memory and
-reads only what was stored since its last turn (`recent.py`). Each turn runs the fast cycle and at
-most one longer step, so that an entrapment never waits behind more than one of them. Two slower
-jobs run on threads of their own: the learned models are refitted every 6 hours, and the rules
-reading days of history (phantom locker compartments, stuck parking sensors) run every 15 minutes.
-Signals only ask the loop to stop; a database outage is logged and retried.
+learned detectors score the windows that closed. Each turn runs the fast cycle and at most one
+longer step, so that an entrapment never waits behind more than one of them. Two slower jobs run on
+threads of their own: the learned models are refitted every 6 hours, and the rules judging days of
+history (phantom locker compartments, stuck parking sensors) run every 15 minutes. Each cycle, and
+the history rules, keep their window's rows in memory and read only what was stored since their
+last turn (`recent.py`). Signals only ask the loop to stop; a database outage is logged and retried.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class AnalyticsWorker:
         self._learned_since: datetime | None = None
         reread = timedelta(seconds=settings.analytics_reread_s)
         self._fast_rows, self._slow_rows, self._learned_rows = Recent(reread), Recent(reread), Recent(reread)
+        self._history_rows = Recent(reread)  # one history thread at a time uses it
 
     def stop(self, *_: object) -> None:
         self._stop.set()
@@ -123,7 +124,7 @@ class AnalyticsWorker:
         which must not hold up the fast cycle."""
         try:
             with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-                changed = service.run_histories(conn, now, self.limits)
+                changed = service.run_histories(conn, now, self.limits, self._history_rows.frames)
             logger.info("history rules (compartments, stuck parking sensors): %d alarm changes", changed)
         except Exception:
             logger.exception("the history rules failed; trying again next time")

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from analytics import service
+from analytics.recent import Recent
 from analytics.rules import Limits
 from core.contract.topics import Kind
 from core.registry import service as registry
@@ -98,13 +99,15 @@ def test_a_home_space_reading_occupied_after_its_car_went_out_is_stuck_until_it_
     yard.passes("out", plate, gone + timedelta(minutes=2))
     yard.reads(home, changes, until=NOW - timedelta(hours=2))
     yard.reads(home, [(NOW - timedelta(hours=2), True)], until=NOW)  # still the same stuck reading
-    service.stuck(conn, NOW, Limits())
-    service.stuck(conn, NOW + timedelta(minutes=15), Limits())  # seen again: the same alarm
+    # as the service runs it: the days read once, then only the readings stored since
+    rows = Recent(reread=timedelta(minutes=1))
+    service.stuck(conn, NOW, Limits(), rows.frames)
+    service.stuck(conn, NOW + timedelta(minutes=15), Limits(), rows.frames)  # seen again: the same alarm
     [(status, why)] = _alarms(conn, home)
     assert status == "active-unacknowledged" and "went out through the gate" in why
     assert _alarms(conn, neighbour) == []
     yard.reads(home, [(NOW + timedelta(minutes=20), False)], until=NOW + timedelta(minutes=21))
-    service.stuck(conn, NOW + timedelta(minutes=30), Limits())
+    service.stuck(conn, NOW + timedelta(minutes=30), Limits(), rows.frames)
     assert [s for s, _ in _alarms(conn, home)] == ["cleared"]
 
 
