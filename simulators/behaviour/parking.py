@@ -73,33 +73,33 @@ def _intervals(space: Space, seed: int, device_id: str, day: datetime) -> list[I
     return []
 
 
-def changes(
-    space: Space, seed: int, device_id: str, start: datetime, end: datetime
-) -> list[tuple[datetime, bool]]:
+class Change(NamedTuple):
+    """The space turning occupied or free."""
+
+    ts: datetime
+    occupied: bool
+    guest: bool = False  # a visitor's car arriving at a resident's space (it has a plate of its own)
+
+
+def changes(space: Space, seed: int, device_id: str, start: datetime, end: datetime) -> list[Change]:
     """Occupancy changes in [start - 1 day, end] (the first one fixes the state at start)."""
-    deltas: list[tuple[datetime, int]] = []
+    deltas: list[tuple[datetime, int, bool]] = []
     for day in local_days(start, end, warmup_days=1):
-        for a, b, _ in _intervals(space, seed, device_id, day):
-            deltas += [(a, 1), (b, -1)]
+        for a, b, guest in _intervals(space, seed, device_id, day):
+            deltas += [(a, 1, guest), (b, -1, False)]
     deltas.sort(key=itemgetter(0))
-    out: list[tuple[datetime, bool]] = []
+    out: list[Change] = []
     count, i = 0, 0
     while i < len(deltas):  # adjacent intervals (midnight) are no change
-        t = deltas[i][0]
+        t, guest = deltas[i][0], False
         before = count > 0
         while i < len(deltas) and deltas[i][0] == t:
             count += deltas[i][1]
+            guest = guest or deltas[i][2]
             i += 1
         if (count > 0) != before:
-            out.append((t, count > 0))
+            out.append(Change(t, count > 0, guest and count > 0))
     return out
-
-
-def guests(space: Space, seed: int, device_id: str, start: datetime, end: datetime) -> set[datetime]:
-    """When visitors' cars arrive at a resident's space in [start - 1 day, end] (they bring their
-    own plates; every other car at a resident's space is the owner's)."""
-    days = local_days(start, end, warmup_days=1)
-    return {i.start for day in days for i in _intervals(space, seed, device_id, day) if i.guest}
 
 
 class SpaceSensor(Device):
@@ -126,7 +126,7 @@ class SpaceSensor(Device):
     def raw(self, start: datetime, end: datetime) -> Iterator[Raw]:
         occupied = False
         events: list[tuple[datetime, int, bool]] = []  # (ts, 0 change / 1 heartbeat / 2 flap, value)
-        for t, occ in changes(self.space, self.seed, self.device_id, start, end):
+        for t, occ, _ in changes(self.space, self.seed, self.device_id, start, end):
             if t < start:
                 occupied = occ
             else:
@@ -183,11 +183,10 @@ class Gate(Device):
         out: list[Raw] = []
         for space_id, space in self.spaces:
             owner = digest(space_id, "car") if space.space_type == "resident" else None
-            visitors = guests(space, self.seed, space_id, start, end) if owner else set()
             plate = digest(space_id, "car")  # a car there before the changes begin
-            for t, occ in changes(space, self.seed, space_id, start, end):
+            for t, occ, guest in changes(space, self.seed, space_id, start, end):
                 if occ:  # a departure is the plate that came
-                    plate = owner if owner and t not in visitors else digest(space_id, t)
+                    plate = owner if owner and not guest else digest(space_id, t)
                 # keyed by the change, so that every chunk of a run places a passage alike
                 u = rng_for(self.seed, space_id, t, "passage").random()
                 ts = t - MINUTE * (0.5 + 3.5 * u) if occ else t + MINUTE * (0.5 + 3.5 * u)

@@ -18,7 +18,7 @@ from core.contract.topics import Channel, Kind, device_topic
 from simulators import schema
 from simulators.behaviour.base import LOCAL_TZ, Emission, FaultLabel, digest
 from simulators.behaviour.faults import ELEVATOR_EVENT_FAULTS, FaultRates
-from simulators.behaviour.parking import guests
+from simulators.behaviour.parking import changes
 from simulators.behaviour.schedule import simulate
 from simulators.community import Community, load_community, resolve
 
@@ -139,7 +139,7 @@ def test_a_visitor_at_a_residents_space_passes_the_gate_with_a_plate_of_its_own(
     shared = 0
     for space in demo().spaces:
         space_id = demo().full_id(space.id)
-        came = [t for t in guests(space, 11, space_id, START, END) if START <= t < END]
+        came = [c.ts for c in changes(space, 11, space_id, START, END) if c.guest and START <= c.ts < END]
         if space.space_type != "resident" or not came:
             continue
         shared += 1
