@@ -164,6 +164,7 @@ class _Traffic:
         self.stay_in: dict[int, int] = {}  # an out passage -> the same plate's in passage before it
         self.resolved: dict[int, Change] = {}  # a passage -> the change it caused
         self._resolve()
+        self._taken = set(self.resolved.values())  # the changes some passage explains
 
     def changes_near(self, t: datetime, direction: str) -> list[Change]:
         """The arrivals within `lead` after a car came in, or the departures before it went out."""
@@ -216,8 +217,7 @@ class _Traffic:
             return None  # came in before the data began, or through and out again (a drop-off)
         if k_in in self.resolved:
             return self.resolved[k_in]
-        taken = {c for k, c in self.resolved.items() if k != k_in}
-        left = [c for c in self.near[k_in] if c not in taken]
+        left = [c for c in self.near[k_in] if c not in self._taken]  # (k_in itself is unresolved)
         if len(left) != 1:
             return None
         t = self.passages[k_in][0]
