@@ -206,12 +206,14 @@ class Admission:
         self.solved_at = -np.inf
 
     def used(self, held: Iterable[tuple[int, Booking]]) -> np.ndarray:
-        """Capacity the bookings hold, per group and slot (`held`: space column and booking)."""
-        out = np.zeros(self.res.shape)
+        """Capacity the bookings hold, per group and slot (`held`: space column and booking).
+        Summed in whole minutes, so the answer does not depend on the bookings' order: the LP is
+        degenerate, and a last-place difference in its capacities can change its bid prices."""
+        minutes = np.zeros(self.res.shape, dtype=np.int64)
         for column, b in held:
             idx, share = self.res.span(b.arrival, b.departure)
-            out[self.res.group[column], idx] += share
-        return out
+            minutes[self.res.group[column], idx] += np.rint(share * SLOT).astype(np.int64)
+        return minutes / SLOT
 
     def due(self, now: float) -> float | None:
         """The step the prices should be solved at, if they were solved at an earlier one."""
