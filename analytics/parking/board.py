@@ -22,7 +22,8 @@ OUTSIDE = -2
 class Board:
     """The bookings on `spaces`; a booking holds [arrival - buffer, departure + buffer)."""
 
-    def __init__(self, spaces: Sequence[Space], buffer: int) -> None:
+    def __init__(self, spaces: Sequence[Space], buffer: int, groups: Sequence[int] | None = None) -> None:
+        """`groups`: a group number per space (default: all in group 0), for `covered`."""
         self.spaces = tuple(spaces)
         self.buffer = buffer
         self.column = {s.id: j for j, s in enumerate(self.spaces)}
@@ -34,11 +35,25 @@ class Board:
             for lo, hi in s.windows:
                 self._open[j, lo - buffer - self.t0 : hi + buffer - self.t0] = FREE
         self.state = self._open.copy()
+        self.group = np.zeros(len(self.spaces), dtype=np.intp) if groups is None else np.asarray(groups)
+        self._recount()
+        self.placed: dict[str, tuple[int, Booking]] = {}  # request id -> (slot, booking)
+        self._ids: list[str] = []  # slot -> request id
+
+    def _recount(self) -> None:
+        """The tallies of `state`, kept up to date by put and take from then on."""
         # held[j, c]: cells before c on space j that a booking holds, so a span is free iff the
         # two ends agree: one subtraction per space instead of a scan of the span
         self.held = np.zeros((len(self.spaces), self.state.shape[1] + 1), dtype=np.int32)
-        self.placed: dict[str, tuple[int, Booking]] = {}  # request id -> (slot, booking)
-        self._ids: list[str] = []  # slot -> request id
+        np.cumsum(self.state >= 0, axis=1, dtype=np.int32, out=self.held[:, 1:])
+        # free_in[g, c]: spaces of group g free at cell c
+        free = self.state == FREE
+        self.free_in = np.stack(
+            [
+                free[self.group == g].sum(axis=0, dtype=np.int32)
+                for g in range(int(self.group.max(initial=0)) + 1)
+            ]
+        )
 
     def cells(self, arrival: int, departure: int) -> slice:
         """The columns of the minutes a stay holds, clipped to the board."""
@@ -53,6 +68,12 @@ class Board:
     def free_each(self, columns: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
         """Whether cells [starts[k], stops[k]) of space columns[k] are free, for every k."""
         return self.held[columns, stops] == self.held[columns, starts]
+
+    def covered(self, group: int, arrival: int, departure: int) -> bool:
+        """Whether at every minute of the stay some space of the group is free (not necessarily
+        the same one throughout)."""
+        free = self.free_in[group, self.cells(arrival, departure)]
+        return free.size == 0 or bool(free.min() > 0)
 
     def blockers(self, column: int, arrival: int, departure: int) -> list[str]:
         """Request ids of the bookings in the way of the stay on one space."""
@@ -87,15 +108,31 @@ class Board:
         if (self.state[j, cells] >= 0).any():
             clash = ", ".join(self.blockers(j, booking.arrival, booking.departure))
             raise ValueError(f"{booking.request_id} overlaps {clash} on {booking.space_id}")
+        self.free_in[self.group[j], cells] -= self.state[j, cells] == FREE
         self.state[j, cells] = len(self._ids)
         self._count(j, cells, 1)
         self.placed[booking.request_id] = (len(self._ids), booking)
         self._ids.append(booking.request_id)
 
+    def put_all(self, bookings: Iterable[Booking]) -> None:
+        """`put` each booking, the tallies once at the end (loading a car park's bookings)."""
+        for booking in bookings:
+            j, cells = self.column[booking.space_id], self.cells(booking.arrival, booking.departure)
+            if booking.request_id in self.placed:
+                raise ValueError(f"{booking.request_id} is already booked")
+            if (self.state[j, cells] >= 0).any():
+                clash = ", ".join(self.blockers(j, booking.arrival, booking.departure))
+                raise ValueError(f"{booking.request_id} overlaps {clash} on {booking.space_id}")
+            self.state[j, cells] = len(self._ids)
+            self.placed[booking.request_id] = (len(self._ids), booking)
+            self._ids.append(booking.request_id)
+        self._recount()
+
     def take(self, request_id: str) -> Booking:
         _, booking = self.placed.pop(request_id)
         j, cells = self.column[booking.space_id], self.cells(booking.arrival, booking.departure)
         self.state[j, cells] = self._open[j, cells]
+        self.free_in[self.group[j], cells] += self._open[j, cells] == FREE
         self._count(j, cells, -1)
         return booking
 

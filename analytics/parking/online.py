@@ -10,7 +10,10 @@
   may use (so still with whatever it needs). When nothing is free for a new request, the allocator
   looks for such moves that make room: bookings in the way go elsewhere directly or, one level
   deeper, by moving what is in their way (a bounded search, `effort` spaces tried). An accepted
-  request is never dropped.
+  request is never dropped. Moves keep a booking's times and pool, so a pool with no free space
+  at some minute of the stay stays that way however its bookings move: the search is not even
+  started unless one of the request's pools has a free space at every minute (in a full car park
+  this answers refusals at once, where the search would spend its whole effort in vain).
 - Admission control (optional, `admission.Admission`): with a demand forecast, a request whose
   stay would hold space-time that the forecast's later requests need more (its bid-price cost
   exceeds one driver served) is refused although it fits.
@@ -18,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,7 +54,9 @@ class OnlineAllocator:
         effort: int = 60,
         admission: Admission | None = None,
     ) -> None:
-        self.board = Board(spaces, buffer)
+        pools = [pool(s) for s in spaces]
+        number = {p: k for k, p in enumerate(dict.fromkeys(pools))}
+        self.board = Board(spaces, buffer, [number[p] for p in pools])
         self.spaces = self.board.spaces
         self.bind_lead = bind_lead
         self.depth = depth  # levels of moves: 1 moves what is in the way, 2 also what is in theirs
@@ -61,8 +66,7 @@ class OnlineAllocator:
         self._bound: set[str] = set()
         self._allowed: dict[str, np.ndarray] = {}  # request id -> may use each space (when known)
         self._targets: dict[str, np.ndarray] = {}
-        pools = [pool(s) for s in self.spaces]
-        self._pool_columns = {p: np.array([j for j, q in enumerate(pools) if q == p]) for p in set(pools)}
+        self._pool_columns = {p: np.flatnonzero(self.board.group == k) for p, k in number.items()}
         self._amenities = np.array([amenities(s) for s in self.spaces], dtype=bool)
         self._now: int | None = None
         self._budget = 0
@@ -80,6 +84,16 @@ class OnlineAllocator:
         else:
             self._requests[booking.request_id] = request
 
+    def add_all_existing(self, held: Iterable[tuple[Booking, Request | None]]) -> None:
+        """`add_existing` for many bookings at once, none bound (those without a request stay put)."""
+        held = list(held)
+        self.board.put_all(b for b, _ in held)
+        for booking, request in held:
+            if request is None:
+                self._bound.add(booking.request_id)
+            else:
+                self._requests[booking.request_id] = request
+
     def allow(self, request_id: str, allowed: np.ndarray) -> None:
         """Which spaces a booked request may use (else asked of `model.eligible` when needed)."""
         self._allowed[request_id] = allowed
@@ -94,7 +108,7 @@ class OnlineAllocator:
     ) -> Placement | None:
         """Book `request` if it can be made to fit, else None (nothing changes). `now` (minutes)
         binds the bookings arriving within `bind_lead` of it; None binds none. `allowed` (one
-        boolean per space) saves asking `model.eligible` for each space. `clock` (on the
+        boolean per space) saves working out which spaces it may use. `clock` (on the
         admission control's clock) turns admission control on, if the allocator has it."""
         if clock is not None:
             allowed = self.worth(request, clock, allowed)
@@ -107,7 +121,7 @@ class OnlineAllocator:
         """The spaces admission control lets `request` use at `clock` (all it may use, without
         admission control)."""
         if allowed is None:
-            allowed = np.array([eligible(s, request) for s in self.spaces], dtype=bool)
+            allowed = matrix(self.spaces, [request])[0]
         if self.admission is None:
             return allowed
         column = self.board.column
@@ -142,13 +156,16 @@ class OnlineAllocator:
         if request.id in self.board.placed:
             raise ValueError(f"{request.id} is already booked")
         if allowed is None:
-            allowed = np.array([eligible(s, request) for s in self.spaces], dtype=bool)
+            allowed = matrix(self.spaces, [request])[0]
         self._allowed[request.id] = allowed
         self._requests[request.id] = request
         self._now, self._budget = now, self.effort if effort is None else effort
         self._stuck.clear()
         origin: dict[str, str] = {}  # where each booking taken up was before
         undo: list[tuple[str, Booking | None]] = []
+        if not self._room(request, np.flatnonzero(allowed)):
+            self._forget(request.id)
+            return None, []
         if not self._fit(request, np.flatnonzero(allowed), self.depth, {request.id}, undo, origin):
             self._rollback(undo, 0)
             self._forget(request.id)
@@ -156,6 +173,12 @@ class OnlineAllocator:
         now_at = {rid: self.board.placed[rid][1] for rid in origin}
         moves = [b for rid, b in now_at.items() if b.space_id != origin[rid]]
         return Placement(self.board.placed[request.id][1], moves), undo
+
+    def _room(self, request: Request, columns: np.ndarray) -> bool:
+        """Whether some pool of `columns` has a free space at every minute of the stay (no moves
+        can place the request otherwise)."""
+        groups = np.unique(self.board.group[columns]).tolist()
+        return any(self.board.covered(g, request.arrival, request.departure) for g in groups)
 
     def _forget(self, request_id: str) -> None:
         self._requests.pop(request_id, None)
@@ -326,7 +349,7 @@ def choose(
     """Place one request among the current bookings (the API's one-shot use). Existing bookings
     may move only if their request is in `requests` and they are not bound at `now`. With
     `admission`, the request must also be worth its space-time at `clock`."""
-    allocator = _current(spaces, bookings_by_space, buffer, bind_lead, requests, admission)
+    allocator = current(spaces, bookings_by_space, buffer, bind_lead, requests, admission)
     return allocator.place(request, now, clock=clock)
 
 
@@ -368,27 +391,22 @@ def refusal_reason(
 
 def alternatives(
     request: Request,
-    spaces: Sequence[Space],
-    bookings_by_space: Mapping[str, Sequence[Booking]],
-    buffer: int = BUFFER_MINUTES,
+    allocator: OnlineAllocator,
     limit: int = 3,
     *,
     now: int | None = None,
-    bind_lead: int = 30,
-    requests: Mapping[str, Request] | None = None,
     step: int = 15,
     reach: int = 360,
-    admission: Admission | None = None,
     clock: float | None = None,
 ) -> list[tuple[int, int]]:
     """Up to `limit` stays of the same length, shifted by `step` minutes up to `reach` either way
-    (nearest first, earlier before later), that would be accepted now; in time order.
+    (nearest first, earlier before later), that `allocator` would accept now; in time order.
+    Nothing changes on the allocator.
 
     The shifts share one search's room-making effort: a stay that fits a free space is always
     found, one that needs bookings moved only while the effort lasts. Each shift with its own
     effort made a refusal cost up to 48 searches (seconds in a full car park), where a
     booking costs one."""
-    allocator = _current(spaces, bookings_by_space, buffer, bind_lead, requests, admission)
     found: list[tuple[int, int]] = []
     effort = allocator.effort
     for k in sorted(range(-(reach // step), reach // step + 1), key=lambda k: (abs(k), k)):
@@ -404,24 +422,20 @@ def alternatives(
     return sorted(found)
 
 
-def _current(
+def current(
     spaces: Sequence[Space],
     bookings_by_space: Mapping[str, Sequence[Booking]],
-    buffer: int,
-    bind_lead: int,
-    requests: Mapping[str, Request] | None,
+    buffer: int = BUFFER_MINUTES,
+    bind_lead: int = 30,
+    requests: Mapping[str, Request] | None = None,
     admission: Admission | None = None,
 ) -> OnlineAllocator:
     """An allocator holding the current bookings; those whose request is unknown stay put."""
     allocator = OnlineAllocator(spaces, buffer, bind_lead, admission=admission)
     known = requests or {}
-    movable = []
-    for placed in bookings_by_space.values():
-        for b in placed:
-            request = known.get(b.request_id)
-            allocator.add_existing(b, bound=False, request=request)
-            if request is not None:
-                movable.append(request)
+    held = [(b, known.get(b.request_id)) for placed in bookings_by_space.values() for b in placed]
+    allocator.add_all_existing(held)
+    movable = [request for _, request in held if request is not None]
     # Where each movable booking may go, for all at once (numpy): asking `model.eligible` space by
     # space for each booking a search tries to move was most of a refusal's time.
     for request, row in zip(movable, matrix(spaces, movable), strict=True):

@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -92,25 +92,19 @@ def stays(frame: Frame, spans: Sequence[tuple[int, int]]) -> list[dict[str, date
 
 
 def refusal_of(
-    request: Request, state: State, now: datetime, settings: Settings, control: Admission | None = None
+    request: Request,
+    state: State,
+    allocator: online.OnlineAllocator,
+    now: datetime,
+    control: Admission | None = None,
 ) -> Refused:
-    """Why nothing fits, from the engine, with alternative stays (none in the past) that admission
-    control would let in too."""
-    by_space: Mapping[str, Sequence[Booking]] = state.bookings_by_space
-    minute, lead = state.frame.minute(now), settings.parking_bind_lead_min
-    reason = online.refusal_reason(request, state.spaces, by_space, BUFFER_MINUTES)
-    if (
-        reason == "full"
-        and control is not None
-        and online.choose(
-            request, state.spaces, by_space, BUFFER_MINUTES, minute, lead, requests=state.requests
-        )
-    ):
+    """Why nothing fits, from the engine (the allocator that refused it), with alternative stays
+    (none in the past) that admission control would let in too."""
+    minute = state.frame.minute(now)
+    reason = online.refusal_reason(request, state.spaces, state.bookings_by_space, BUFFER_MINUTES)
+    if reason == "full" and control is not None and allocator.fits(request, minute):
         reason = online.HELD
-    spans = online.alternatives(
-        request, state.spaces, by_space, BUFFER_MINUTES, limit=3, now=minute, bind_lead=lead,
-        requests=state.requests, admission=control, clock=minute,
-    )  # fmt: skip
+    spans = online.alternatives(request, allocator, limit=3, now=minute, clock=minute)
     message = (
         "this stay would hold spaces that more drivers are expected to need; a shorter stay or other"
         " hours may fit"
@@ -216,17 +210,17 @@ def _choose(
     frame: Frame,
     request: Request,
     now: datetime,
-) -> tuple[State, Admission | None, online.Placement | None]:
+) -> tuple[State, Admission | None, online.OnlineAllocator, online.Placement | None]:
     """The engine's placement of the request on the community's current state, through the
-    community's admission control."""
+    community's admission control; the allocator holds the placement, if any."""
     state = load(conn, place, frame, now)
     control = parking_admission.control(conn, place, state, now, settings)
-    placement = online.choose(
-        request, state.spaces, state.bookings_by_space, BUFFER_MINUTES, frame.minute(now),
-        settings.parking_bind_lead_min, requests=state.requests, admission=control,
-        clock=frame.minute(now),
+    allocator = online.current(
+        state.spaces, state.bookings_by_space, BUFFER_MINUTES, settings.parking_bind_lead_min,
+        state.requests, control,
     )  # fmt: skip
-    return state, control, placement
+    placement = allocator.place(request, frame.minute(now), clock=frame.minute(now))
+    return state, control, allocator, placement
 
 
 def book(
@@ -250,9 +244,9 @@ def book(
             check_stay(arrival, departure, now, settings)
         try:
             with conn.transaction():
-                state, control, placement = _choose(conn, settings, place, frame, request, now)
+                state, control, allocator, placement = _choose(conn, settings, place, frame, request, now)
                 if placement is None:
-                    raise refusal_of(request, state, now, settings, control)
+                    raise refusal_of(request, state, allocator, now, control)
                 space = next(s for s in state.spaces if s.id == placement.booking.space_id)
                 params = {
                     "code": "YJ-" + secrets.token_hex(5).upper(),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from analytics.parking import fcfs, online, optimum
 from analytics.parking.check import violations
-from analytics.parking.model import Booking, Instance
+from analytics.parking.model import Booking, Instance, Request
 from tests.analytics.parking.instances import instances, requests
 
 EXAMPLES = settings(max_examples=60, deadline=None)
@@ -99,3 +99,19 @@ def brute_force(instance: Instance) -> int:
         if len(bookings) > best and not violations(instance, bookings):
             best = len(bookings)
     return best
+
+
+@EXAMPLES
+@given(instances())
+def test_a_request_refused_without_a_search_fits_no_repacking(instance: Instance) -> None:
+    # Refused before any room-making attempt (the pool check): the IP, which may re-pack every
+    # booking within its pool, cannot add the request either.
+    allocator = online.OnlineAllocator(instance.spaces, instance.buffer)
+    booked: list[Request] = []
+    for r in instance.requests:
+        if allocator.place(r) is not None:
+            booked.append(r)
+        elif allocator.effort_left == allocator.effort:
+            repack = Instance(instance.spaces, (*booked, r), instance.horizon, buffer=instance.buffer)
+            best = optimum.solve(repack, fixed=allocator.bookings.values(), lp=False)
+            assert best.status == "optimal" and best.accepted == len(booked)

@@ -117,9 +117,10 @@ def test_alternatives_are_the_nearest_shifts_that_fit() -> None:
     # the space is held 600-720 (590-730 with buffers): a 60-minute stay fits by 570 or from 740
     taken = {"p": [Booking("x", "p", 600, 720)]}
     wanted = Request("r", 630, 690)
-    found = online.alternatives(wanted, [plain("p")], taken, 10, limit=3)
+    allocator = online.current([plain("p")], taken, 10)
+    found = online.alternatives(wanted, allocator, limit=3)
     assert found == [(495, 555), (510, 570), (750, 810)]
-    assert online.alternatives(wanted, [plain("p")], taken, 10, limit=3, now=500) == [
+    assert online.alternatives(wanted, allocator, limit=3, now=500) == [
         (510, 570),
         (750, 810),
         (765, 825),
@@ -133,3 +134,18 @@ def test_a_search_without_effort_left_still_finds_free_room_but_moves_nothing() 
     assert not allocator.fits(late, effort=0)
     assert allocator.fits(late) and allocator.effort_left == allocator.effort - 1
     assert allocator.fits(Request("s", 0, 100), effort=0)  # a free space takes no effort
+
+
+def test_a_full_car_park_refuses_without_trying_moves() -> None:
+    # both spaces are held 640-660 by bookings that could move: moves keep their times, so no
+    # re-packing frees a space then, and the allocator spends none of its effort looking
+    allocator = online.OnlineAllocator([plain("a"), plain("b")], buffer=0)
+    for rid, space, arrival in (("x", "a", 600), ("y", "b", 640)):
+        allocator.add_existing(
+            Booking(rid, space, arrival, arrival + 60),
+            bound=False,
+            request=Request(rid, arrival, arrival + 60),
+        )
+    assert allocator.place(Request("r", 620, 680)) is None
+    assert allocator.effort_left == allocator.effort
+    assert allocator.place(Request("s", 600, 640)) is not None  # b is free then: x moves or s takes b
