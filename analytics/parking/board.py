@@ -36,16 +36,17 @@ class Board:
                 self._open[j, lo - buffer - self.t0 : hi + buffer - self.t0] = FREE
         self.state = self._open.copy()
         self.group = np.zeros(len(self.spaces), dtype=np.intp) if groups is None else np.asarray(groups)
-        self._recount()
         self.placed: dict[str, tuple[int, Booking]] = {}  # request id -> (slot, booking)
         self._ids: list[str] = []  # slot -> request id
+        self._recount()
 
     def _recount(self) -> None:
         """The tallies of `state`, kept up to date by put and take from then on."""
         # held[j, c]: cells before c on space j that a booking holds, so a span is free iff the
         # two ends agree: one subtraction per space instead of a scan of the span
         self.held = np.zeros((len(self.spaces), self.state.shape[1] + 1), dtype=np.int32)
-        np.cumsum(self.state >= 0, axis=1, dtype=np.int32, out=self.held[:, 1:])
+        if self.placed:
+            np.cumsum(self.state >= 0, axis=1, dtype=np.int32, out=self.held[:, 1:])
         # free_in[g, c]: spaces of group g free at cell c
         free = self.state == FREE
         self.free_in = np.stack(

@@ -29,7 +29,7 @@ import numpy as np
 from analytics.parking.admission import Admission, forecast, resources
 from analytics.parking.board import Board
 from analytics.parking.eligibility import matrix
-from analytics.parking.model import BUFFER_MINUTES, Booking, Instance, Request, Space, eligible, refusal
+from analytics.parking.model import BUFFER_MINUTES, Booking, Instance, Request, Space, refusal
 from analytics.parking.pools import amenities, pool
 
 
@@ -95,7 +95,7 @@ class OnlineAllocator:
                 self._requests[booking.request_id] = request
 
     def allow(self, request_id: str, allowed: np.ndarray) -> None:
-        """Which spaces a booked request may use (else asked of `model.eligible` when needed)."""
+        """Which spaces a booked request may use (else worked out when needed)."""
         self._allowed[request_id] = allowed
 
     def place(
@@ -290,10 +290,8 @@ class OnlineAllocator:
             if request_id in self._allowed:
                 self._targets[request_id] = same[self._allowed[request_id][same]]
             else:
-                request = self._requests[request_id]
-                self._targets[request_id] = np.array(
-                    [j for j in same if eligible(self.spaces[j], request)], dtype=int
-                )
+                may = matrix([self.spaces[j] for j in same], [self._requests[request_id]])[0]
+                self._targets[request_id] = same[may]
         return self._targets[request_id]
 
     def _put(self, booking: Booking, undo: list[tuple[str, Booking | None]]) -> None:
@@ -435,9 +433,4 @@ def current(
     known = requests or {}
     held = [(b, known.get(b.request_id)) for placed in bookings_by_space.values() for b in placed]
     allocator.add_all_existing(held)
-    movable = [request for _, request in held if request is not None]
-    # Where each movable booking may go, for all at once (numpy): asking `model.eligible` space by
-    # space for each booking a search tries to move was most of a refusal's time.
-    for request, row in zip(movable, matrix(spaces, movable), strict=True):
-        allocator.allow(request.id, row)
     return allocator
