@@ -75,9 +75,15 @@ def prepare(settings: Settings, bookings: int) -> tuple[str, str, list[str], dat
 
 
 def run(
-    settings: Settings, bookings: int = 10_000, clients: int = 50, seconds: float = 20, workers: int = 2
+    settings: Settings,
+    bookings: int = 10_000,
+    clients: int = 50,
+    seconds: float = 20,
+    workers: int = 2,
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    """Book at `clients` concurrent connections for `seconds`; latency percentiles and throughput."""
+    """Book at `clients` concurrent connections for `seconds`, back to back or, with `rate`, that
+    many requests a second in all (`bench.parking_load`); latency percentiles and throughput."""
     url, key, communities, day0 = prepare(settings, bookings)
     port = free_ports(1)
     env = settings.to_env(
@@ -105,7 +111,7 @@ def run(
         cpu_before = _api_cpu_s(proc)
         measured = run_load(
             "bench.parking_load",
-            {**spec, "seconds": seconds, "day0": day0.isoformat(), "run": secrets.token_hex(3)},
+            {**spec, "seconds": seconds, "day0": day0.isoformat(), "run": secrets.token_hex(3), "rate": rate},
         )
         cpu_s = _api_cpu_s(proc) - cpu_before
     finally:
@@ -134,12 +140,17 @@ def run(
         "api_cpu_ms": 1000 * cpu_s / max(1, len(latencies)),
         "active_bookings": bookings,
         "clients": clients,
+        "rate": rate,
         "workers": workers,
         "target_p99_ms": TARGET_P99_MS,
     }
 
 
 if __name__ == "__main__":
+    # python -m bench.parking_api [SECONDS] [RATE,RATE,...]: back to back, then at each rate
     from core.config import get_settings
 
-    print(json.dumps(run(get_settings(), seconds=float(sys.argv[1]) if len(sys.argv) > 1 else 20), indent=2))
+    length = float(sys.argv[1]) if len(sys.argv) > 1 else 20
+    rates = [float(r) for r in sys.argv[2].split(",")] if len(sys.argv) > 2 else []
+    for offered in [None, *rates]:
+        print(json.dumps(run(get_settings(), seconds=length, rate=offered), indent=2), flush=True)

@@ -1,9 +1,14 @@
 """The load generator of the parking API benchmark, run as its own process: N client threads,
 keep-alive HTTP, each POSTing booking requests with a fresh Idempotency-Key.
 
-Reads a JSON spec on stdin ({base_url, key, clients, seconds, communities, day0, run}), writes JSON
-on stdout ({latencies_ms, latencies_by_status, statuses, elapsed_s}); 409 (a refusal with a
-reason) is an answer too.
+Reads a JSON spec on stdin ({base_url, key, clients, seconds, communities, day0, run}, optionally
+`rate`), writes JSON on stdout ({latencies_ms, latencies_by_status, statuses, elapsed_s}); 409 (a
+refusal with a reason) is an answer too.
+
+Without `rate` the loop is closed: each client sends its next request when the last is answered.
+With `rate` (requests a second, all clients together) it is open: request k is due at start +
+k / rate, the next free client sends it, and its latency counts from when it was due, so time
+spent waiting for a free client counts too (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -37,14 +42,35 @@ def _body(rng: random.Random, spec: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
+class _Schedule:
+    """When each request of an open loop is due (None: closed loop, send at once)."""
+
+    def __init__(self, rate: float | None, start: float) -> None:
+        self.rate, self.start, self.sent = rate, start, 0
+        self.lock = threading.Lock()
+
+    def next_due(self) -> float:
+        if self.rate is None:
+            return time.perf_counter()
+        with self.lock:
+            k, self.sent = self.sent, self.sent + 1
+        return self.start + k / self.rate
+
+
 def _client(
-    spec: dict[str, Any], index: int, deadline: float, out: list[tuple[int, float]], statuses: Counter[int]
+    spec: dict[str, Any],
+    index: int,
+    deadline: float,
+    schedule: _Schedule,
+    out: list[tuple[int, float]],
+    statuses: Counter[int],
 ) -> None:
     url = urlsplit(str(spec["base_url"]))
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 80, timeout=30)
     rng = random.Random(index)
     n = 0
-    while time.perf_counter() < deadline:
+    while (due := schedule.next_due()) < deadline:
+        time.sleep(max(0.0, due - time.perf_counter()))
         n += 1
         headers = {
             "Authorization": f"Bearer {spec['key']}",
@@ -52,7 +78,7 @@ def _client(
             "Idempotency-Key": f"bench-{spec['run']}-{index}-{n}",
         }
         body = _body(rng, spec)
-        started = time.perf_counter()
+        started = min(due, time.perf_counter())
         try:
             conn.request("POST", "/v1/parking/bookings", body=body, headers=headers)
             response = conn.getresponse()
@@ -67,16 +93,20 @@ def _client(
 
 
 def run(spec: dict[str, Any]) -> dict[str, object]:
-    """Book with `clients` concurrent connections for `seconds`."""
+    """Book with `clients` concurrent connections for `seconds` (at `rate` a second, if given)."""
     clients = int(spec["clients"])
-    deadline = time.perf_counter() + float(spec["seconds"])
+    started = time.perf_counter()
+    deadline = started + float(spec["seconds"])
+    rate = spec.get("rate")
+    schedule = _Schedule(None if rate is None else float(rate), started)
     latencies: list[list[tuple[int, float]]] = [[] for _ in range(clients)]
     statuses: list[Counter[int]] = [Counter() for _ in range(clients)]
     threads = [
-        threading.Thread(target=_client, args=(spec, i, deadline, latencies[i], statuses[i]), daemon=True)
+        threading.Thread(
+            target=_client, args=(spec, i, deadline, schedule, latencies[i], statuses[i]), daemon=True
+        )
         for i in range(clients)
     ]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
