@@ -103,31 +103,29 @@ class Board:
         return _run(before), _run(after)
 
     def put(self, booking: Booking) -> None:
+        j, cells, was_free = self._claim(booking)
+        self.free_in[self.group[j], cells] -= was_free
+        self._count(j, cells, 1)
+
+    def put_all(self, bookings: Iterable[Booking]) -> None:
+        """`put` each booking, the tallies once at the end (loading a car park's bookings)."""
+        for booking in bookings:
+            self._claim(booking)
+        self._recount()
+
+    def _claim(self, booking: Booking) -> tuple[int, slice, np.ndarray]:
+        """Mark the booking's cells held (tallies aside): its column, cells and which were free."""
         j, cells = self.column[booking.space_id], self.cells(booking.arrival, booking.departure)
         if booking.request_id in self.placed:
             raise ValueError(f"{booking.request_id} is already booked")
         if (self.state[j, cells] >= 0).any():
             clash = ", ".join(self.blockers(j, booking.arrival, booking.departure))
             raise ValueError(f"{booking.request_id} overlaps {clash} on {booking.space_id}")
-        self.free_in[self.group[j], cells] -= self.state[j, cells] == FREE
+        was_free = self.state[j, cells] == FREE
         self.state[j, cells] = len(self._ids)
-        self._count(j, cells, 1)
         self.placed[booking.request_id] = (len(self._ids), booking)
         self._ids.append(booking.request_id)
-
-    def put_all(self, bookings: Iterable[Booking]) -> None:
-        """`put` each booking, the tallies once at the end (loading a car park's bookings)."""
-        for booking in bookings:
-            j, cells = self.column[booking.space_id], self.cells(booking.arrival, booking.departure)
-            if booking.request_id in self.placed:
-                raise ValueError(f"{booking.request_id} is already booked")
-            if (self.state[j, cells] >= 0).any():
-                clash = ", ".join(self.blockers(j, booking.arrival, booking.departure))
-                raise ValueError(f"{booking.request_id} overlaps {clash} on {booking.space_id}")
-            self.state[j, cells] = len(self._ids)
-            self.placed[booking.request_id] = (len(self._ids), booking)
-            self._ids.append(booking.request_id)
-        self._recount()
+        return j, cells, was_free
 
     def take(self, request_id: str) -> Booking:
         _, booking = self.placed.pop(request_id)

@@ -86,9 +86,9 @@ class OnlineAllocator:
 
     def add_all_existing(self, held: Iterable[tuple[Booking, Request | None]]) -> None:
         """`add_existing` for many bookings at once, none bound (those without a request stay put)."""
-        held = list(held)
-        self.board.put_all(b for b, _ in held)
-        for booking, request in held:
+        pairs = list(held)
+        self.board.put_all(b for b, _ in pairs)
+        for booking, request in pairs:
             if request is None:
                 self._bound.add(booking.request_id)
             else:
