@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
@@ -23,11 +24,16 @@ parking_app = typer.Typer(help="Shared parking.", no_args_is_help=True)
 
 
 def run(
-    workers: Annotated[int, typer.Option(min=1, max=32, help="uvicorn worker processes")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=32, help="uvicorn worker processes (default YIJU_API_WORKERS)")
+    ] = None,
 ) -> None:
     """Serve the HTTP API on YIJU_API_HOST:YIJU_API_PORT (Swagger UI at /docs, metrics at /metrics)."""
+    if workers is not None:
+        os.environ["YIJU_API_WORKERS"] = str(workers)  # the workers size their pools by it
     settings = get_settings()
     setup_logging(settings.log_level)
+    workers = settings.api_workers
     uvicorn.run(
         "api.main:create_app",
         factory=True,

@@ -61,7 +61,7 @@ PoolDep = Annotated[ConnectionPool, Depends(get_pool)]
 
 
 async def _db_slot(request: Request) -> AsyncIterator[None]:
-    """Wait, on the event loop, for one of YIJU_API_DB_POOL_MAX slots before taking a connection.
+    """Wait, on the event loop, for one of the pool's slots (`api_pool_size`) before taking a connection.
 
     Without it, requests beyond the pool's size would block worker threads in `getconn` while
     the requests holding connections wait for a free thread: a deadlock until the pool times out.

@@ -50,15 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            pool = open_pool(settings, name="api", max_size=settings.api_db_pool_max, configure=_autocommit)
+            pool = open_pool(settings, name="api", max_size=settings.api_pool_size, configure=_autocommit)
             stack.callback(pool.close)
             app.state.pool = pool
             apool = await open_async_pool(
-                settings, name="api-loop", max_size=settings.api_db_pool_max, configure=_async_autocommit
+                settings, name="api-loop", max_size=settings.api_pool_size, configure=_async_autocommit
             )
             stack.push_async_callback(apool.close)
             app.state.apool = apool
-            app.state.db_slots = anyio.Semaphore(settings.api_db_pool_max)
+            app.state.db_slots = anyio.Semaphore(settings.api_pool_size)
             app.state.broker = None
             if settings.mqtt_admin_url is not None:
                 app.state.broker = stack.enter_context(dynsec.connect(settings.mqtt_admin_url))

@@ -236,7 +236,6 @@ def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
         mqtt_admin_url=None,
         api_port=port,
         api_rate_limit="100000000/minute",
-        api_db_pool_max=max(10, options.clients // options.workers),
     )
     log = ROOT / ".local" / "log" / "bench-api.log"
     log.parent.mkdir(parents=True, exist_ok=True)

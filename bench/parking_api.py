@@ -91,7 +91,6 @@ def run(
         mqtt_admin_url=None,
         api_port=port,
         api_rate_limit="100000000/minute",
-        api_db_pool_max=max(10, clients // workers),
     )
     log = ROOT / ".local" / "log" / "bench-parking-api.log"
     log.parent.mkdir(parents=True, exist_ok=True)

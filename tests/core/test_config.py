@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.config import Settings, SettingsError, get_settings
@@ -74,3 +76,11 @@ def test_an_empty_webhook_url_means_no_webhook(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("YIJU_DATABASE_URL", "postgresql://u@h/db")
     monkeypatch.setenv("YIJU_NOTIFY_WEBHOOK_URL", "")
     assert Settings().notify_webhook_url is None  # type: ignore[call-arg]
+
+
+def test_the_api_pool_is_two_connections_per_core_across_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIJU_DATABASE_URL", "postgresql://x@h/db")
+    cores = len(os.sched_getaffinity(0))
+    assert Settings(api_workers=1).api_pool_size == max(2, 2 * cores)  # type: ignore[call-arg]
+    assert Settings(api_workers=32).api_pool_size == 2  # type: ignore[call-arg]
+    assert Settings(api_workers=32, api_db_pool_max=7).api_pool_size == 7  # type: ignore[call-arg]
