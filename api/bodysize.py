@@ -1,4 +1,9 @@
-"""Refuse request bodies over the configured size, declared or streamed (pure ASGI, before parsing)."""
+"""Refuse request bodies over the configured size, declared or streamed (pure ASGI, before parsing).
+
+Not Starlette's RequestBodyLimitMiddleware (FastAPI's `max_body_size`): it answers an oversize
+body that a route never reads, or one that overflows while a response is starting, with plain
+text ("Content Too Large"), not the API's error body, and lets a route that ignores its body run.
+"""
 
 from __future__ import annotations
 
