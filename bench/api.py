@@ -220,16 +220,20 @@ def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
     """Fill (or reuse) the history, start the API, load it with each scenario in turn."""
     url, fill_s = prepare(settings, options)
     ordered = order_chunks(url, reorder=options.reorder)
+    # A key per client, as 50 operators' tools or apps would have (rate limits count per key).
     with psycopg.connect(url, autocommit=True) as conn:
-        key = access.create_key(
-            conn,
-            role=Role.ADMIN,
-            company_id=None,
-            scopes=None,
-            expires_in_days=1,
-            label="bench",
-            created_by="bench",
-        )["key"]
+        keys = [
+            access.create_key(
+                conn,
+                role=Role.ADMIN,
+                company_id=None,
+                scopes=None,
+                expires_in_days=1,
+                label=f"bench client {n}",
+                created_by="bench",
+            )["key"]
+            for n in range(options.clients)
+        ]
     port = free_ports(1)
     env = settings.to_env(
         database_url=url,
@@ -251,7 +255,7 @@ def run(settings: Settings, options: ApiOptions) -> ApiBenchResult:
     try:
         _wait_ready(base_url, proc)
         paths = _paths(url, options)
-        common = {"base_url": base_url, "key": key, "clients": options.clients}
+        common = {"base_url": base_url, "keys": keys, "clients": options.clients}
         load = _load(common, 3.0, paths["latest"] + paths["series"])  # warm-up
         scenarios = []
         for name, chosen in paths.items():

@@ -1,7 +1,8 @@
 """The load generator of `yiju bench api`, run as its own process: N client threads, keep-alive HTTP.
 
-Reads a JSON spec on stdin ({base_url, key, clients, seconds, paths}), writes JSON on stdout
-({latencies_ms, statuses, elapsed_s}). Each thread walks the path list from its own offset.
+Reads a JSON spec on stdin ({base_url, keys, clients, seconds, paths}), writes JSON on stdout
+({latencies_ms, statuses, elapsed_s}). Each thread walks the path list from its own offset, with
+its own key (client i uses keys[i % len(keys)]).
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ from urllib.parse import urlsplit
 
 
 def _client(
-    spec: dict[str, object], offset: int, deadline: float, out: list[float], statuses: Counter[int]
+    spec: dict[str, object],
+    index: int,
+    offset: int,
+    deadline: float,
+    out: list[float],
+    statuses: Counter[int],
 ) -> None:
     url = urlsplit(str(spec["base_url"]))
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 80, timeout=30)
-    headers = {"Authorization": f"Bearer {spec['key']}"}
+    keys: list[str] = spec["keys"]  # type: ignore[assignment]
+    headers = {"Authorization": f"Bearer {keys[index % len(keys)]}"}
     paths: list[str] = spec["paths"]  # type: ignore[assignment]
     i = offset
     while time.perf_counter() < deadline:
@@ -49,7 +56,7 @@ def run(spec: dict[str, object]) -> dict[str, object]:
     step = max(1, len(spec["paths"]) // clients)  # type: ignore[arg-type]
     threads = [
         threading.Thread(
-            target=_client, args=(spec, i * step, deadline, latencies[i], statuses[i]), daemon=True
+            target=_client, args=(spec, i, i * step, deadline, latencies[i], statuses[i]), daemon=True
         )
         for i in range(clients)
     ]

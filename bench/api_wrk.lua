@@ -1,9 +1,11 @@
--- The requests of `yiju bench api` for wrk: each connection's thread walks the path list
--- (YIJU_BENCH_PATHS, one per line) from its own offset with the bench's key (YIJU_BENCH_KEY);
--- done() prints the figures as one JSON line, latency at the quantiles of YIJU_BENCH_QUANTILES.
+-- The requests of `yiju bench api` for wrk: each thread walks the path list (YIJU_BENCH_PATHS,
+-- one per line) from its own offset and the clients' keys (YIJU_BENCH_KEYS, comma-separated) in
+-- turn, so each key carries its share of the load; done() prints the figures as one JSON line,
+-- latency at the quantiles of YIJU_BENCH_QUANTILES.
 local paths = {}
 for line in io.lines(os.getenv("YIJU_BENCH_PATHS")) do paths[#paths + 1] = line end
-local key = os.getenv("YIJU_BENCH_KEY")
+local keys = {}
+for key in string.gmatch(os.getenv("YIJU_BENCH_KEYS"), "[^,]+") do keys[#keys + 1] = key end
 local started = 0
 
 function setup(thread)
@@ -17,7 +19,7 @@ end
 
 function request()
   i = i % #paths + 1
-  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer " .. key})
+  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer " .. keys[i % #keys + 1]})
 end
 
 function done(summary, latency, requests)

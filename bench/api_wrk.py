@@ -34,7 +34,7 @@ def run(spec: dict[str, Any], quantiles: tuple[float, ...]) -> dict[str, Any]:
             env={
                 **os.environ,
                 "YIJU_BENCH_PATHS": paths.name,
-                "YIJU_BENCH_KEY": str(spec["key"]),
+                "YIJU_BENCH_KEYS": ",".join(spec["keys"]),
                 "YIJU_BENCH_QUANTILES": ",".join(map(str, quantiles)),
             },
             capture_output=True,
