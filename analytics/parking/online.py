@@ -79,20 +79,20 @@ class OnlineAllocator:
     def add_existing(self, booking: Booking, bound: bool, request: Request | None = None) -> None:
         """A booking made earlier. It may move only if it is not bound and its request is known."""
         self.board.put(booking)
-        if bound or request is None:
-            self._bound.add(booking.request_id)
-        else:
-            self._requests[booking.request_id] = request
+        self._keep(booking, bound, request)
 
     def add_all_existing(self, held: Iterable[tuple[Booking, Request | None]]) -> None:
         """`add_existing` for many bookings at once, none bound (those without a request stay put)."""
         pairs = list(held)
         self.board.put_all(b for b, _ in pairs)
         for booking, request in pairs:
-            if request is None:
-                self._bound.add(booking.request_id)
-            else:
-                self._requests[booking.request_id] = request
+            self._keep(booking, False, request)
+
+    def _keep(self, booking: Booking, bound: bool, request: Request | None) -> None:
+        if bound or request is None:
+            self._bound.add(booking.request_id)
+        else:
+            self._requests[booking.request_id] = request
 
     def allow(self, request_id: str, allowed: np.ndarray) -> None:
         """Which spaces a booked request may use (else worked out when needed)."""
