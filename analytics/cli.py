@@ -13,7 +13,7 @@ from rich.table import Table
 
 from analytics import learned, service
 from analytics.evaluate import pooled
-from analytics.nab import PROFILES, PUBLISHED_STANDARD, load_corpus, normalise, score_series
+from analytics.nab import PROFILES, PUBLISHED_TEXT, load_corpus, normalise, score_series
 from analytics.queries import ANALYTICS
 from analytics.report import nab_record, nab_report, simulated_record, simulated_report, write_json
 from analytics.rules import Limits
@@ -206,8 +206,7 @@ def _evaluate_nab(console: Console, nab: Path, threshold: float, report: Path | 
         f"null {standard.null:.2f}, perfect {standard.perfect:.2f}; low FP {record['nab_low_fp']:.1f}, "
         f"low FN {record['nab_low_fn']:.1f}"
     )
-    published = ", ".join(f"{name} {v}" for name, v in PUBLISHED_STANDARD.items())
-    console.print(f"published standard scores on the NAB corpus itself, for scale: {published}")
+    console.print(f"published standard scores on the NAB corpus itself, for scale: {PUBLISHED_TEXT}")
     if report is not None:
         console.print(f"wrote {nab_report(report, sets, flags, record)}")
     return record

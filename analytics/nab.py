@@ -49,6 +49,7 @@ PUBLISHED_STANDARD = {
 }  # fmt: skip
 """Detectors' standard-profile scores published on the NAB corpus itself: for scale, since another
 corpus (the simulator's) is not the same test."""
+PUBLISHED_TEXT = ", ".join(f"{name} {v}" for name, v in PUBLISHED_STANDARD.items())
 
 
 def scaled_sigmoid(position: float) -> float:

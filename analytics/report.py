@@ -16,7 +16,7 @@ import pandas as pd
 
 from analytics.evaluate import Evaluation, Label, pooled
 from analytics.models import Detection
-from analytics.nab import PUBLISHED_STANDARD, CorpusScore, DataSet
+from analytics.nab import PUBLISHED_STANDARD, PUBLISHED_TEXT, CorpusScore, DataSet
 from analytics.simulated import Scored
 
 NAB_KEYS = {
@@ -200,7 +200,7 @@ def nab_report(
         " | ".join(f"{k} {record[k]}" for k in NAB_KEYS.values()),
         "",
         "Published standard-profile scores on the NAB corpus itself, for scale (another corpus is not "
-        "the same test): " + ", ".join(f"{name} {v}" for name, v in PUBLISHED_STANDARD.items()) + ".",
+        f"the same test): {PUBLISHED_TEXT}.",
         "",
         "| series | windows | detected | false positives |",
         "|---|---|---|---|",
