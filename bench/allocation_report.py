@@ -90,11 +90,15 @@ def targets(records: list[dict[str, Any]]) -> list[Target]:
         )
     big = [r for r in records if r["requests"] >= 10_000 and r["spaces"] <= 300]
     slowest = max((r["optimum_seconds"] for r in big), default=None)
+    proven = sum(r["optimum_status"] == "optimal" for r in big)
     found.append(
         Target(
             f"optimum < {TARGET_OPTIMUM_SECONDS:.0f} s at 10,000 requests x 300 spaces",
-            "-" if slowest is None else f"slowest {slowest:.1f} s over {len(big)} instances",
-            None if slowest is None else slowest < TARGET_OPTIMUM_SECONDS,
+            "-"
+            if slowest is None
+            else f"slowest {slowest:.1f} s over {len(big)} instances, proven optimal on {proven}",
+            # an incumbent HiGHS did not prove is not the optimum, however fast
+            None if slowest is None else slowest < TARGET_OPTIMUM_SECONDS and proven == len(big),
         )
     )
     worst_ev = min((r["ev_energy_ratio"] for r in records), default=None)

@@ -2,17 +2,22 @@
 
 The exact model is `ip.Model`. How far HiGHS gets with it, measured on generated days
 (`analytics.parking.generate.day`, 300 spaces): owners keep their own hours, so the spaces form
-120-135 types and a request may use about 50 of them; 1,908 requests give 98,000 variables. The
-simplex does not finish that model's root LP in 90 s (its rows are highly degenerate) while the
-interior point solves the LP in about 15-20 s; at 10,000 requests (590,000 variables) not even the
-interior point finishes in 300 s. So the answer is built in steps, each kept if the next runs out
-of time:
+120-135 types and a request may use about 50-65 of them; 2,000 requests give 105,000 variables and
+10,000 give 646,000. The simplex does not finish the root LP of the first in 120 s (its rows are
+highly degenerate), so the MIP is tried only on small models. The interior point solves the LP
+in about 7 s at 2,000 requests (20-27 s with the crossover to a vertex, whose x rounds better),
+and at 10,000 in 56-100 s once identical requests are merged (`ip.merged`, 329,000 variables; not
+merged, it did not finish in 300 s; the crossover then takes it to 171 s). So the answer is built
+in steps, each kept if the next runs out of time:
 1. an incumbent from a greedy pass (shortest stays first, through the online allocator);
-2. the LP relaxation (its value bounds the count), and from its solution a second incumbent: the
-   requests it accepts, each on the type it mostly uses, coloured, then the rest by the greedy;
-3. the MIP itself with the time left.
+2. the LP relaxation (its dual bound caps the count), and from its solution a second incumbent:
+   the requests it accepts on the types it uses, coloured, then the rest by the greedy;
+3. the MIP itself with the time left, on models small enough to try.
 "optimal" means HiGHS proved it, or an incumbent reached the LP bound's floor; "time_limit" that a
-step ran out of time, "unproven" that the model was too large to try the MIP.
+step ran out of time, "unproven" that the model was too large to try the MIP. On those days the
+interior point's solution is spread over many types, so its rounding stays 1-5% under the bound
+(seed 1, demand/supply 1.0: 1,435 against 1,450 at 2,000 requests, 5,243 against 5,459 at 10,000),
+and which of the two is nearer the true optimum is not known.
 """
 
 from __future__ import annotations
@@ -33,15 +38,16 @@ from analytics.parking.pools import amenities
 # Sizes in x variables, from the measurements above; HiGHS also overruns its time limit on large
 # models (a 10 s limit took 28 s at 646,000 variables), so hopeless steps are not started.
 SIMPLEX_UP_TO = 2_000  # larger LPs go to the interior point (the simplex stalled at 16,000)
-LP_UP_TO = 400_000  # the interior point did not finish 590,000 in 300 s
+UNMERGED_LP_UP_TO = 400_000  # larger LPs are solved merged (`ip.merged`): 646,000 did not finish in 300 s
 MIP_UP_TO = 50_000  # the MIP's root LP did not finish in 90 s at 98,000
+ROUNDING_S = 10.0  # kept back from the LP for rounding its solution (5 s at 10,000 requests)
 STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 
 
 @dataclass(frozen=True, slots=True)
 class Optimum:
-    """The best allocation found; `lp_bound` is the LP relaxation's accepted count (an upper bound,
-    nan if it did not finish) and `status` "optimal" when the count is proven best."""
+    """The best allocation found; `lp_bound` is the LP relaxation's bound on the accepted count
+    (from its duals, nan if it did not finish) and `status` "optimal" when the count is proven best."""
 
     bookings: list[Booking]
     accepted: int
@@ -72,17 +78,26 @@ def solve(
         return time_limit - (time.perf_counter() - started)
 
     def proven() -> bool:
-        # the interior point's value may sit a hair (relative 1e-8) below the true LP optimum
+        # the dual bound is exact up to float rounding in its sums
         everyone = len(best) == len(instance.requests)
-        return everyone or (not math.isnan(bound) and len(best) >= math.floor(bound + 1e-3))
+        return everyone or (not math.isnan(bound) and len(best) >= math.floor(bound + 1e-6))
 
     if model.size == 0:
         bound = 0.0  # no request may use any space
         return done("optimal")
-    if lp and model.size <= LP_UP_TO:
-        bound, x = _relaxation(model, 0.5 * left())
-        if x is not None and not kept:
-            best = max(best, _rounded(instance, model, allowed, x), key=len)
+    if lp:
+        budget = 0.5 * left() if model.size <= MIP_UP_TO else left() - ROUNDING_S
+        if model.size <= UNMERGED_LP_UP_TO:
+            bound, x = _relaxation(model, budget, crossover=not kept)  # a vertex rounds better
+            if x is not None and not kept:
+                chosen = _largest(model.requests, x)
+                first = ip.colour(instance, model.groups, model.requests[chosen], model.types[chosen])
+                best = max(best, _greedy(instance, allowed, [], first), key=len)
+        elif not kept:  # merging would lose which requests are fixed
+            merged, classes = ip.merged(instance, allowed)
+            bound, x = _relaxation(merged, budget)
+            if x is not None:
+                best = max(best, _rounded_classes(instance, merged, classes, allowed, x), key=len)
     if proven() or left() < 1 or model.size > MIP_UP_TO:
         return done("optimal" if proven() else "time_limit" if left() < 1 else "unproven")
     gap = 0.45 * (1 - ip.TIE_BREAK) / (len(instance.requests) + 1)
@@ -93,7 +108,7 @@ def solve(
     if result.x is not None:
         chosen = np.flatnonzero(result.x[: model.size] > 0.5)
         if len(chosen) > len(best) or status == "optimal":
-            best = ip.colour(instance, model, chosen, kept)
+            best = ip.colour(instance, model.groups, model.requests[chosen], model.types[chosen], kept)
     return done(status)
 
 
@@ -122,11 +137,13 @@ def _greedy(
     return list(allocator.bookings.values())
 
 
-def _relaxation(model: ip.Model, time_limit: float) -> tuple[float, np.ndarray | None]:
-    """The LP relaxation's accepted count and x. Larger models by interior point without crossover
-    (the simplex stalls on them), the simplex when that leaves the status unknown (tiny models).
-    Noise under 1e-6 in the objective breaks ties between identical requests, which speeds the
-    interior point up; it can only raise the bound, by under 0.01."""
+def _relaxation(
+    model: ip.Model, time_limit: float, *, crossover: bool = False
+) -> tuple[float, np.ndarray | None]:
+    """The LP relaxation's bound on the count and its x. Larger models by interior point (with
+    `crossover`, to a vertex), the simplex when that leaves the status unknown (tiny models). Noise
+    under 1e-6 in the objective breaks ties between identical requests, which speeds the interior
+    point up; it can only raise the bound, by under 0.01."""
     started = time.perf_counter()
     noise = np.random.default_rng(0).random(model.size) * 1e-6
     count = np.concatenate([-1.0 - noise, np.zeros(len(model.c) - model.size)])
@@ -135,19 +152,38 @@ def _relaxation(model: ip.Model, time_limit: float) -> tuple[float, np.ndarray |
         left = time_limit - (time.perf_counter() - started)
         if left < 1 or (result is not None and result.status == 1):  # out of time, not undecided
             break
-        result = ip.run(model, count, integral=False, time_limit=left, interior=interior)
-        if result.status == 0:
-            return -float(result.fun), result.x[: model.size]
+        result = ip.relax(model, count, time_limit=left, interior=interior, crossover=crossover)
+        if result.status == 0 and result.x is not None:
+            return result.bound, result.x[: model.size]
     return float("nan"), None
 
 
-def _rounded(instance: Instance, model: ip.Model, allowed: np.ndarray, x: np.ndarray) -> list[Booking]:
-    """The LP's accepted requests on the type each mostly uses, coloured (those finding no space
-    left out), then the rest by the greedy."""
-    order = np.lexsort((-x, model.requests))  # per request, its largest x first
-    first = np.r_[True, model.requests[order][1:] != model.requests[order][:-1]]
-    chosen = order[first & (x[order] > 0.5)]
-    return _greedy(instance, allowed, [], ip.colour(instance, model, chosen))
+def _largest(requests: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per request (of the x variables), its variable of largest x if that is over 0.5."""
+    order = np.lexsort((-x, requests))
+    first = np.r_[True, requests[order][1:] != requests[order][:-1]]
+    return order[first & (x[order] > 0.5)]
+
+
+def _rounded_classes(
+    instance: Instance, model: ip.Model, classes: list[list[int]], allowed: np.ndarray, x: np.ndarray
+) -> list[Booking]:
+    """The merged LP's solution as bookings: each class takes as many requests as its x adds up to
+    (rounded), handed out over its types in order of x, each type taking its x rounded up; then
+    coloured (those finding no space left out) and the rest placed by the greedy."""
+    wanted = np.zeros(len(classes))
+    np.add.at(wanted, model.requests, x)
+    left = np.minimum(np.floor(wanted + 0.5), [len(c) for c in classes]).astype(int)
+    given = np.zeros(len(classes), dtype=int)
+    requests, types = [], []
+    for j in np.lexsort((-x, model.requests)):
+        k = model.requests[j]
+        take = max(0, min(math.ceil(x[j] - 1e-3), left[k] - given[k]))
+        requests += classes[k][given[k] : given[k] + take]
+        types += [model.types[j]] * take
+        given[k] += take
+    first = ip.colour(instance, model.groups, np.array(requests, dtype=int), np.array(types, dtype=int))
+    return _greedy(instance, allowed, [], first)
 
 
 def reoptimise(
@@ -202,7 +238,8 @@ def _repacked(
     if result.status != 0:
         return allocator
     fresh = OnlineAllocator(instance.spaces, instance.buffer, admission=allocator.admission)
-    for b in ip.colour(sub, model, np.flatnonzero(result.x[: model.size] > 0.5), held):
+    chosen = np.flatnonzero(result.x[: model.size] > 0.5)
+    for b in ip.colour(sub, model.groups, model.requests[chosen], model.types[chosen], held):
         fresh.add_existing(b, bound=False, request=instance.requests[index[b.request_id]])
         fresh.allow(b.request_id, allowed[index[b.request_id]])
     return fresh

@@ -1,13 +1,15 @@
 """Small random allocation instances for property tests: a few spaces and requests on a 5-hour
-stretch, so conflicts, windows, buffers and needs all bite."""
+stretch, so conflicts, windows, buffers and needs all bite; and their optimum by brute force."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from hypothesis import strategies as st
 
-from analytics.parking.model import Instance, PriceRule, Request, Requester, Space, SpaceKind
+from analytics.parking.check import violations
+from analytics.parking.model import Booking, Instance, PriceRule, Request, Requester, Space, SpaceKind
 
 SPAN = 300
 PRICES = (PriceRule(), PriceRule(per_hour=3.0, night_per_hour=1.0, resident_discount=0.3))
@@ -73,3 +75,18 @@ def instances(draw: st.DrawFn, max_spaces: int = 4, max_requests: int = 10) -> I
         horizon=SPAN,
         buffer=draw(st.sampled_from((0, 5, 10))),
     )
+
+
+def brute_force(instance: Instance) -> int:
+    """The most requests any assignment (each request to a space or nowhere) can take."""
+    best = 0
+    choices = [None, *(s.id for s in instance.spaces)]
+    for assignment in itertools.product(choices, repeat=len(instance.requests)):
+        bookings = [
+            Booking(r.id, space, r.arrival, r.departure)
+            for r, space in zip(instance.requests, assignment, strict=True)
+            if space is not None
+        ]
+        if len(bookings) > best and not violations(instance, bookings):
+            best = len(bookings)
+    return best

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.parking import fcfs, online, optimum
 from analytics.parking.check import violations
 from analytics.parking.model import Booking, Instance, Request
-from tests.analytics.parking.instances import instances, requests
+from tests.analytics.parking.instances import brute_force, instances, requests
 
 EXAMPLES = settings(max_examples=60, deadline=None)
 
@@ -84,21 +82,6 @@ def test_fixed_bookings_stay_accepted_in_their_pool(instance: Instance) -> None:
     for b in first:
         assert pools[kept[b.request_id].space_id] == pools[b.space_id]
     assert result.accepted >= len(first)
-
-
-def brute_force(instance: Instance) -> int:
-    """The most requests any assignment (each request to a space or nowhere) can take."""
-    best = 0
-    choices = [None, *(s.id for s in instance.spaces)]
-    for assignment in itertools.product(choices, repeat=len(instance.requests)):
-        bookings = [
-            Booking(r.id, space, r.arrival, r.departure)
-            for r, space in zip(instance.requests, assignment, strict=True)
-            if space is not None
-        ]
-        if len(bookings) > best and not violations(instance, bookings):
-            best = len(bookings)
-    return best
 
 
 @EXAMPLES
