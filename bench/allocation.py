@@ -38,7 +38,7 @@ class AllocationOptions:
     ratios: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.5)
     requests: tuple[int, ...] = (2_000, 10_000)
     spaces: int = 300
-    time_limit: float = 120.0
+    time_limit: float = 180.0  # the LP bound takes 56-100 s at 10,000 requests (optimum.py)
     api: bool = False
     history_days: int = 3
 

@@ -31,7 +31,7 @@ def command(
     ] = "0.6,0.8,1.0,1.2,1.5",
     requests: Annotated[str, typer.Option(help="requests a day, comma-separated")] = "2000,10000",
     spaces: Annotated[int, typer.Option(min=10, help="spaces of the generated site")] = 300,
-    time_limit: Annotated[float, typer.Option(min=1, help="seconds the optimum may take")] = 120.0,
+    time_limit: Annotated[float, typer.Option(min=1, help="seconds the optimum may take")] = 180.0,
     quick: Annotated[
         bool, typer.Option(help="a short run: seed 1, demand/supply 0.6, 1.0, 1.5, 2,000 requests")
     ] = False,
