@@ -152,6 +152,7 @@ def relax(
     if len(c) == 0:
         return Relaxation(0.0, np.zeros(0), 0)  # nothing to choose (linprog refuses an empty c)
     a = model.a.tocsr()
+    some_eq, some_ub = bool(equal.any()), bool((~equal).any())  # linprog refuses empty blocks
     options: dict[str, object] = {"time_limit": time_limit}
     if interior:
         options |= {"ipm_optimality_tolerance": IPM_TOLERANCE, "run_crossover": "on" if crossover else "off"}
@@ -159,10 +160,10 @@ def relax(
         warnings.filterwarnings("ignore", "Unrecognized options")  # passed on to HiGHS
         result = linprog(
             c,
-            A_ub=a[~equal] if (~equal).any() else None,
-            b_ub=model.upper[~equal] if (~equal).any() else None,
-            A_eq=a[equal] if equal.any() else None,
-            b_eq=model.lower[equal] if equal.any() else None,
+            A_ub=a[~equal] if some_ub else None,
+            b_ub=model.upper[~equal] if some_ub else None,
+            A_eq=a[equal] if some_eq else None,
+            b_eq=model.lower[equal] if some_eq else None,
             bounds=np.column_stack([model.bounds.lb, model.bounds.ub]),
             method="highs-ipm" if interior else "highs-ds",
             options=options,
@@ -170,9 +171,9 @@ def relax(
     if result.status != 0 or result.x is None:
         return Relaxation(float("nan"), None, result.status)
     y = np.empty(len(model.lower))
-    if equal.any():
+    if some_eq:
         y[equal] = result.eqlin.marginals
-    if (~equal).any():
+    if some_ub:
         y[~equal] = result.ineqlin.marginals
     return Relaxation(dual_bound(model, c, y), result.x, 0)
 
@@ -239,6 +240,16 @@ def run(
 
 
 def colour(
+    instance: Instance,
+    model: Model,
+    chosen: np.ndarray,
+    fixed: Iterable[Booking] = (),
+) -> list[Booking]:
+    """Concrete spaces for the chosen x variables (`colour_pairs` of their requests and types)."""
+    return colour_pairs(instance, model.groups, model.requests[chosen], model.types[chosen], fixed)
+
+
+def colour_pairs(
     instance: Instance,
     groups: list[list[int]],
     chosen_requests: np.ndarray,

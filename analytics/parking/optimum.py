@@ -90,9 +90,7 @@ def solve(
         if model.size <= UNMERGED_LP_UP_TO:
             bound, x = _relaxation(model, budget, crossover=not kept)  # a vertex rounds better
             if x is not None and not kept:
-                chosen = _largest(model.requests, x)
-                first = ip.colour(instance, model.groups, model.requests[chosen], model.types[chosen])
-                best = max(best, _greedy(instance, allowed, [], first), key=len)
+                best = max(best, _rounded(instance, model, allowed, x), key=len)
         elif not kept:  # merging would lose which requests are fixed
             merged, classes = ip.merged(instance, allowed)
             bound, x = _relaxation(merged, budget)
@@ -108,7 +106,7 @@ def solve(
     if result.x is not None:
         chosen = np.flatnonzero(result.x[: model.size] > 0.5)
         if len(chosen) > len(best) or status == "optimal":
-            best = ip.colour(instance, model.groups, model.requests[chosen], model.types[chosen], kept)
+            best = ip.colour(instance, model, chosen, kept)
     return done(status)
 
 
@@ -158,11 +156,13 @@ def _relaxation(
     return float("nan"), None
 
 
-def _largest(requests: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Per request (of the x variables), its variable of largest x if that is over 0.5."""
-    order = np.lexsort((-x, requests))
-    first = np.r_[True, requests[order][1:] != requests[order][:-1]]
-    return order[first & (x[order] > 0.5)]
+def _rounded(instance: Instance, model: ip.Model, allowed: np.ndarray, x: np.ndarray) -> list[Booking]:
+    """The LP's accepted requests on the type each mostly uses, coloured (those finding no space
+    left out), then the rest by the greedy."""
+    order = np.lexsort((-x, model.requests))  # per request, its largest x first
+    first = np.r_[True, model.requests[order][1:] != model.requests[order][:-1]]
+    chosen = order[first & (x[order] > 0.5)]
+    return _greedy(instance, allowed, [], ip.colour(instance, model, chosen))
 
 
 def _rounded_classes(
@@ -182,7 +182,7 @@ def _rounded_classes(
         requests += classes[k][given[k] : given[k] + take]
         types += [model.types[j]] * take
         given[k] += take
-    first = ip.colour(instance, model.groups, np.array(requests, dtype=int), np.array(types, dtype=int))
+    first = ip.colour_pairs(instance, model.groups, np.array(requests, dtype=int), np.array(types, dtype=int))
     return _greedy(instance, allowed, [], first)
 
 
@@ -238,8 +238,7 @@ def _repacked(
     if result.status != 0:
         return allocator
     fresh = OnlineAllocator(instance.spaces, instance.buffer, admission=allocator.admission)
-    chosen = np.flatnonzero(result.x[: model.size] > 0.5)
-    for b in ip.colour(sub, model.groups, model.requests[chosen], model.types[chosen], held):
+    for b in ip.colour(sub, model, np.flatnonzero(result.x[: model.size] > 0.5), held):
         fresh.add_existing(b, bound=False, request=instance.requests[index[b.request_id]])
         fresh.allow(b.request_id, allowed[index[b.request_id]])
     return fresh
