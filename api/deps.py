@@ -11,41 +11,17 @@ from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from api.errors import Forbidden, Invalid, Unauthorized
+from api import security
+from api.errors import Forbidden, Unauthorized
+from api.keycache import KeyCache
 from api.ratelimit import RateLimiter
 from api.security import Principal, Scope
 from api.service import access
 from core.broker.dynsec import DynSec
 from core.config import Settings
-
-
-def _query_names(dependant: Dependant) -> frozenset[str]:
-    names = {p.alias for p in dependant.query_params}
-    return frozenset(names.union(*(_query_names(d) for d in dependant.dependencies)))
-
-
-_QUERY_NAMES: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
-
-
-def _route_query_names(route: APIRoute) -> frozenset[str]:
-    key = (route.path, frozenset(route.methods or ()))
-    if key not in _QUERY_NAMES:
-        _QUERY_NAMES[key] = _query_names(route.dependant)
-    return _QUERY_NAMES[key]
-
-
-async def reject_unknown_query(request: Request) -> None:
-    """422 for a query parameter the route does not take (a typo must not silently widen a filter)."""
-    route = request.scope.get("route")
-    if isinstance(route, APIRoute):
-        unknown = sorted(set(request.query_params) - _route_query_names(route))
-        if unknown:
-            raise Invalid(f"unknown query parameters: {', '.join(repr(u[:40]) for u in unknown[:5])}")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -86,6 +62,14 @@ async def get_broker(request: Request) -> DynSec | None:
 
 BrokerDep = Annotated[DynSec | None, Depends(get_broker)]
 
+
+async def get_key_cache(request: Request) -> KeyCache:
+    """The process's authenticated keys (`api.keycache`)."""
+    return request.app.state.keys
+
+
+KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
+
 _bearer = HTTPBearer(
     auto_error=False, bearerFormat="yiju API key", description="`Authorization: Bearer yiju_<id>_<secret>`"
 )
@@ -102,14 +86,20 @@ async def get_principal(
         raise Unauthorized(
             "missing `Authorization: Bearer <API key>`", headers={"WWW-Authenticate": "Bearer"}
         )
-    pool: AsyncConnectionPool = request.app.state.apool
-    try:
-        async with pool.connection() as conn:
-            principal = await access.authenticate(conn, credentials.credentials, address)
-    except Unauthorized as error:
-        limiter.fail_address(address)
-        error.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        raise
+    keys: KeyCache = request.app.state.keys
+    key_hash = security.key_hash(credentials.credentials)
+    principal = keys.get(key_hash, address)
+    if principal is None:
+        generation = keys.generation
+        pool: AsyncConnectionPool = request.app.state.apool
+        try:
+            async with pool.connection() as conn:
+                principal = await access.authenticate(conn, credentials.credentials, address)
+        except Unauthorized as error:
+            limiter.fail_address(address)
+            error.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            raise
+        keys.put(key_hash, principal, generation)
     limiter.hit_key(principal.key_id)
     return principal
 

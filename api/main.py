@@ -8,19 +8,20 @@ to a worker thread costs about as much CPU as the query it carries (`yiju bench 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 
 import anyio
 import psycopg
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
-from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import errors
 from api.bodysize import BodySizeLimit
-from api.deps import reject_unknown_query
+from api.keycache import KeyCache
+from api.metrics import METRICS_PATH, RequestMetrics, metrics
 from api.ratelimit import RateLimiter
 from api.routes import admin, alarms, buildings, communities, devices, health, kpis, parking, telemetry
 from core.broker import dynsec
@@ -43,6 +44,12 @@ async def _async_autocommit(conn: psycopg.AsyncConnection) -> None:
     await conn.set_autocommit(True)
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API for these settings (the environment's by default)."""
     settings = settings or get_settings()
@@ -59,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(apool.close)
             app.state.apool = apool
             app.state.db_slots = anyio.Semaphore(settings.api_pool_size)
+            listener = asyncio.create_task(app.state.keys.listen(settings.database_url))
+            stack.push_async_callback(_stop, listener)
             app.state.broker = None
             if settings.mqtt_admin_url is not None:
                 app.state.broker = stack.enter_context(dynsec.connect(settings.mqtt_admin_url))
@@ -69,9 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(reject_unknown_query)],
     )
     app.state.settings = settings
+    app.state.keys = KeyCache(settings.api_key_cache_s)
     app.state.limiter = RateLimiter(settings.api_rate_limit, settings.api_auth_failure_limit)
     errors.install(app)
     for module in (health, admin, communities, buildings, devices, telemetry, alarms, kpis, parking):
@@ -85,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
-    Instrumentator(registry=CollectorRegistry(), excluded_handlers=["/metrics"]).instrument(app).expose(
-        app, include_in_schema=False
-    )
+    app.state.metrics = CollectorRegistry()
+    app.add_middleware(RequestMetrics, registry=app.state.metrics)
+    app.get(METRICS_PATH, include_in_schema=False)(metrics)
     return app

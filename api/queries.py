@@ -23,12 +23,13 @@ class KEYS:
         RETURNING id, role, company_id, owner_id, scopes, label, created_at, created_by, expires_at,
                   revoked_at"""
     by_hash: Final = """
-        SELECT id, role, company_id, owner_id, scopes, expires_at <= now() AS expired,
+        SELECT id, role, company_id, owner_id, scopes, expires_at, expires_at <= now() AS expired,
                revoked_at IS NOT NULL AS revoked
         FROM api_keys WHERE key_hash = %s"""
     page: Final = """
         SELECT id, role, company_id, owner_id, scopes, label, created_at, created_by, expires_at, revoked_at
         FROM api_keys WHERE (%(after)s::text IS NULL OR id > %(after)s) ORDER BY id LIMIT %(limit)s"""
+    listen: Final = "LISTEN yiju_api_keys"  # announced by migration 0014's trigger on every change
     revoke: Final = """
         UPDATE api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL
         RETURNING id, role, company_id, owner_id, scopes, label, created_at, created_by, expires_at,

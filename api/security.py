@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 KEY_PATTERN = re.compile(r"^yiju_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
@@ -66,6 +67,7 @@ class Principal:
     scopes: frozenset[Scope]
     client_addr: str | None = None
     owner_id: str | None = None  # an owner key's owner
+    expires_at: datetime | None = None
 
     @property
     def tenant(self) -> str | None:

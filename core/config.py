@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     api_auth_failure_limit: str = Field("30/minute", pattern=_RATE, description="bad keys per client address")
     api_max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     api_key_expiry_days: int = Field(90, ge=1, le=3650, description="default lifetime of a new key")
+    api_key_cache_s: float = Field(
+        60.0, ge=0, le=3600, description="how long a process remembers an authenticated key (0: never)"
+    )
     api_series_max_points: int = Field(5000, ge=10, le=100_000)
     api_forwarded_allow_ips: str = Field("127.0.0.1", description="proxies trusted for X-Forwarded-For")
     api_timezone: str = Field("Asia/Shanghai", description="where KPI days and report months begin")

@@ -6,13 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from api.deps import AdminCaller, ConnDep, SettingsDep
+from api.deps import AdminCaller, ConnDep, KeyCacheDep, SettingsDep
 from api.errors import ERROR_RESPONSES
 from api.models import AuditEntry, Company, CompanyIn, Key, KeyCreated, KeyIn, Page, QueryText
 from api.pagination import Cursor, Limit
+from api.routing import StrictQueryRoute
 from api.service import access
 
-router = APIRouter(prefix="/v1", tags=["administration"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=StrictQueryRoute, prefix="/v1", tags=["administration"], responses=ERROR_RESPONSES
+)
 
 
 @router.post("/companies", response_model=Company, status_code=status.HTTP_201_CREATED)
@@ -60,9 +63,12 @@ def revoke_key(
     key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", examples=["3fa85f64a1b2"])],
     conn: ConnDep,
     who: AdminCaller,
+    keys: KeyCacheDep,
 ) -> dict[str, object]:
     """Revoke a key; its next request is refused."""
-    return access.revoke_key(conn, key_id=key_id, actor=who.actor, client_addr=who.client_addr)
+    revoked = access.revoke_key(conn, key_id=key_id, actor=who.actor, client_addr=who.client_addr)
+    keys.forget()  # this process at once; the others when the database's NOTIFY reaches them
+    return revoked
 
 
 @router.get("/audit", response_model=Page[AuditEntry])

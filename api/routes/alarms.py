@@ -10,10 +10,13 @@ from api.deps import AlarmReader, AlarmWriter, ConnDep
 from api.errors import ERROR_RESPONSES
 from api.models import Alarm, AlarmStatus, Instant, Page, QueryId, Severity
 from api.pagination import Cursor, Limit
+from api.routing import StrictQueryRoute
 from api.service import alarms
 from core.contract.topics import Kind
 
-router = APIRouter(prefix="/v1/alarms", tags=["alarms"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=StrictQueryRoute, prefix="/v1/alarms", tags=["alarms"], responses=ERROR_RESPONSES
+)
 
 AlarmId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 

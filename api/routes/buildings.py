@@ -10,9 +10,12 @@ from api.deps import ConnDep, RegistryReader, RegistryWriter
 from api.errors import ERROR_RESPONSES
 from api.models import Building, BuildingIn, BuildingPatch, Page, PathId, QueryId
 from api.pagination import Cursor, Limit
+from api.routing import StrictQueryRoute
 from api.service import registry
 
-router = APIRouter(prefix="/v1/buildings", tags=["buildings"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=StrictQueryRoute, prefix="/v1/buildings", tags=["buildings"], responses=ERROR_RESPONSES
+)
 
 
 @router.post("", response_model=Building, status_code=status.HTTP_201_CREATED)

@@ -10,9 +10,12 @@ from api.deps import ConnDep, RegistryReader, RegistryWriter
 from api.errors import ERROR_RESPONSES
 from api.models import Community, CommunityIn, CommunityPatch, Page, PathId, QueryText
 from api.pagination import Cursor, Limit
+from api.routing import StrictQueryRoute
 from api.service import registry
 
-router = APIRouter(prefix="/v1/communities", tags=["communities"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=StrictQueryRoute, prefix="/v1/communities", tags=["communities"], responses=ERROR_RESPONSES
+)
 
 
 @router.post("", response_model=Community, status_code=status.HTTP_201_CREATED)

@@ -10,10 +10,12 @@ from api.deps import BrokerDep, ConnDep, DeviceWriter, RegistryReader
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.models import Credentials, Device, DeviceCreated, DeviceIn, DevicePatch, Page, PathId, QueryId
 from api.pagination import Cursor, Limit
+from api.routing import StrictQueryRoute
 from api.service import devices
 from core.contract.topics import Kind
 
 router = APIRouter(
+    route_class=StrictQueryRoute,
     prefix="/v1/devices",
     tags=["devices"],
     responses={**ERROR_RESPONSES, 503: {"model": ErrorBody, "description": "Broker not reachable"}},

@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse
 
 from api.deps import BrokerDep, PoolDep
 from api.models import Health
+from api.routing import StrictQueryRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=StrictQueryRoute, tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)

@@ -12,9 +12,12 @@ from api import report
 from api.deps import ConnDep, KpiReader, SettingsDep
 from api.errors import ERROR_RESPONSES
 from api.models import DayKpis, PathId
+from api.routing import StrictQueryRoute
 from api.service import kpis
 
-router = APIRouter(prefix="/v1/communities", tags=["kpis"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=StrictQueryRoute, prefix="/v1/communities", tags=["kpis"], responses=ERROR_RESPONSES
+)
 
 
 @router.get("/{community_id}/kpis", response_model=DayKpis)

@@ -27,9 +27,12 @@ from api.models_parking import (
     SupplyChanged,
 )
 from api.pagination import Cursor, Limit
+from api.routing import StrictQueryRoute
 from api.service import parking, parking_map, parking_supply
 
-router = APIRouter(prefix="/v1/parking", tags=["parking"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=StrictQueryRoute, prefix="/v1/parking", tags=["parking"], responses=ERROR_RESPONSES
+)
 
 BookingId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Community = Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", examples=["xueyuan"])]

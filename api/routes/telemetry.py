@@ -11,10 +11,11 @@ from fastapi.responses import Response, StreamingResponse
 from api.deps import AConnDep, ConnDep, SettingsDep, TelemetryReader
 from api.errors import ERROR_RESPONSES, Invalid
 from api.models import Instant, Latest, PathId, Series
+from api.routing import StrictQueryRoute
 from api.service import devices, telemetry
 from core.contract.topics import Kind
 
-router = APIRouter(prefix="/v1", tags=["telemetry"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=StrictQueryRoute, prefix="/v1", tags=["telemetry"], responses=ERROR_RESPONSES)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 Start = Annotated[

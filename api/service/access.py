@@ -62,6 +62,7 @@ async def authenticate(conn: psycopg.AsyncConnection, key: str, client_addr: str
         scopes=frozenset(Scope(s) for s in row["scopes"]),
         client_addr=client_addr,
         owner_id=row["owner_id"],
+        expires_at=row["expires_at"],
     )
 
 

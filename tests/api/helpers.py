@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime
 from typing import Any
 
+import httpx
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
@@ -18,6 +20,18 @@ Headers = dict[str, str]
 
 def bearer(key: str) -> Headers:
     return {"Authorization": f"Bearer {key}"}
+
+
+def refused_soon(client: TestClient, headers: Headers, within_s: float = 5.0) -> httpx.Response:
+    """The first answer to `headers` that is not 200, waiting up to `within_s`: a key changed by
+    another connection is refused once PostgreSQL's NOTIFY has reached the app (api/keycache.py),
+    within milliseconds, where the cache alone would keep it for `api_key_cache_s`."""
+    deadline = time.monotonic() + within_s
+    while True:
+        response = client.get("/v1/communities", headers=headers)
+        if response.status_code != 200 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.01)
 
 
 def unique(prefix: str) -> str:

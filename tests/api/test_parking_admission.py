@@ -34,12 +34,13 @@ def test_a_long_stay_is_held_back_for_the_visits_the_same_day_last_week_had(
             assert taken.status_code == 201, taken.text  # only admission control stands in the way
             cancelled = without.delete(f"/v1/parking/bookings/{taken.json()['id']}", headers=place.app)
             assert cancelled.status_code == 200, cancelled.text
-        # the first request finds no prices yet: they are solved in the background, then it counts
+        # The first request starts solving the prices in the background and does not wait: it is
+        # answered with whatever prices there are by then (none, unless this small LP won the race).
         first = book(client, place, tomorrow(8), tomorrow(18))
-        assert first.status_code == 201, first.text
-        assert (
-            client.delete(f"/v1/parking/bookings/{first.json()['id']}", headers=place.app).status_code == 200
-        )
+        assert first.status_code in (201, 409), first.text
+        if first.status_code == 201:
+            cancelled = client.delete(f"/v1/parking/bookings/{first.json()['id']}", headers=place.app)
+            assert cancelled.status_code == 200, cancelled.text
         parking_admission.settle()
         long = book(client, place, tomorrow(8), tomorrow(18))
         assert long.status_code == 409, long.text
@@ -49,7 +50,7 @@ def test_a_long_stay_is_held_back_for_the_visits_the_same_day_last_week_had(
         reasons = conn.execute(
             "SELECT reason FROM parking_refusals WHERE community_id = %s", (place.community,)
         ).fetchall()
-        assert reasons == [("held_for_expected_demand",)]
+        assert reasons and set(reasons) == {("held_for_expected_demand",)}
 
 
 def test_with_no_earlier_weeks_every_stay_that_fits_is_booked(
