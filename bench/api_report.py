@@ -19,6 +19,8 @@ def render(result: ApiBenchResult, console: Console) -> None:
         f"Yiju API: {o.clients} clients, {o.workers} uvicorn workers, {o.devices:,} devices x {o.days} days"
     )
     layout = f"{result.ordered_share:.0%} of chunks ordered by device"
+    if result.warmed_mb is not None:
+        layout += f", {result.warmed_mb:,.0f} MB read into memory first"
     table = Table(title=f"{title} ({result.rows:,} telemetry rows, {filled}; {layout})")
     columns = ("query", "requests", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "target p99", "met")
     for column in (*columns, "API CPU ms/req", "cores busy"):
@@ -56,6 +58,7 @@ def write_json(result: ApiBenchResult, path: Path) -> None:
         "rows": result.rows,
         "fill_s": result.fill_s,
         "ordered_share": result.ordered_share,
+        "warmed_mb": result.warmed_mb,
         "load_generator": result.load_generator,
         "scenarios": {
             s.name: {
