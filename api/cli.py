@@ -13,6 +13,7 @@ import uvicorn
 from rich.console import Console
 
 from api.errors import ApiError
+from api.metrics import multiprocess_dir
 from api.security import Role, Scope
 from api.service import access, parking_live
 from core.config import get_settings
@@ -34,17 +35,18 @@ def run(
     settings = get_settings()
     setup_logging(settings.log_level)
     workers = settings.api_workers
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=settings.api_host,
-        port=settings.api_port,
-        workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.api_forwarded_allow_ips,
-        access_log=False,
-        log_config=None,
-    )
+    with multiprocess_dir(workers):
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            host=settings.api_host,
+            port=settings.api_port,
+            workers=workers,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.api_forwarded_allow_ips,
+            access_log=False,
+            log_config=None,
+        )
 
 
 @auth_app.command("create-key")

@@ -16,12 +16,12 @@ import anyio
 import psycopg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from prometheus_client import CollectorRegistry
 
 from api import errors
 from api.bodysize import BodySizeLimit
 from api.keycache import KeyCache
 from api.metrics import METRICS_PATH, RequestMetrics, metrics
+from api.metrics import registry as metrics_registry
 from api.ratelimit import RateLimiter
 from api.routes import admin, alarms, buildings, communities, devices, health, kpis, parking, telemetry
 from core.broker import dynsec
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
-    app.state.metrics = CollectorRegistry()
+    app.state.metrics = metrics_registry()
     app.add_middleware(RequestMetrics, registry=app.state.metrics)
     app.get(METRICS_PATH, include_in_schema=False)(metrics)
     return app

@@ -59,3 +59,28 @@ def test_served_api_is_ready_and_records_the_forwarded_client_address(served: st
     _call(f"{served}/v1/buildings", "POST", body, {**tenants.admin, "X-Forwarded-For": "198.51.100.23"})
     audit = _call(f"{served}/v1/audit?target=building:{building}", headers=tenants.admin)["items"]
     assert [(e["action"], e["client_addr"]) for e in audit] == [("building.create", "198.51.100.23")]
+
+
+def _healthz_count(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:  # noqa: S310 (http://127.0.0.1 only)
+        text = response.read().decode()
+    line = 'http_requests_total{handler="/healthz",method="GET",status="2xx"}'
+    return sum(float(row.split()[-1]) for row in text.splitlines() if row.startswith(line))
+
+
+def test_metrics_count_the_requests_of_every_worker(api_settings: Settings) -> None:
+    port = free_port()
+    env = api_settings.to_env(api_port=port, api_workers=2)
+    command = [sys.executable, "-m", "yiju", "api"]
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: proc.poll() is None and _up(url), timeout=60, what="yiju api to answer")
+        before = _healthz_count(url)
+        for _ in range(40):  # a connection each: the two workers take turns at accepting them
+            assert _up(url)
+        # each scrape, whichever worker answers it, counts all 40 (one worker alone has part of them)
+        assert [_healthz_count(url) - before for _ in range(6)] == [40.0] * 6
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
