@@ -1,4 +1,4 @@
--- Every change to an API key (a revocation, a company removed with its keys) is announced on
+-- Every change to an API key (a revocation, an expiry moved, a key deleted) is announced on
 -- yiju_api_keys, so that API processes forget the keys they had authenticated (api/keycache.py).
 -- NOTIFY is sent at commit, and only if the transaction commits.
 CREATE FUNCTION announce_api_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
