@@ -4,7 +4,7 @@ the process is not listening for changes."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -17,6 +17,7 @@ from api.security import Principal, Role, Scope, key_hash
 from core.config import Settings
 from tests.api.conftest import new_key
 from tests.api.helpers import refused_soon
+from tests.processes import wait_until
 
 
 def _principal(expires_in_s: float = 3600.0) -> Principal:
@@ -24,21 +25,12 @@ def _principal(expires_in_s: float = 3600.0) -> Principal:
     return Principal("0123456789ab", Role.ADMIN, None, frozenset(Scope), "198.51.100.7", None, expires_at)
 
 
-def _until(condition: Callable[[], bool], within_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 @pytest.fixture
 def app_client(api_settings: Settings) -> Iterator[TestClient]:
     """An app of its own that would remember keys for an hour, listening for changes."""
     app = create_app(api_settings.model_copy(update={"api_key_cache_s": 3600.0}))
     with TestClient(app) as client:
-        assert _until(lambda: app.state.keys.listening)
+        wait_until(lambda: app.state.keys.listening, timeout=5, what="the key listener")
         yield client
 
 
@@ -49,6 +41,10 @@ def _keys(client: TestClient) -> KeyCache:
 
 def _bearer_hash(headers: dict[str, str]) -> bytes:
     return key_hash(headers["Authorization"].removeprefix("Bearer "))
+
+
+def _remembered(client: TestClient, headers: dict[str, str]) -> bool:
+    return _keys(client).get(_bearer_hash(headers), None) is not None
 
 
 def test_a_key_is_remembered_and_refused_once_revoked_elsewhere(
@@ -67,9 +63,9 @@ def test_any_key_change_forgets_every_key(app_client: TestClient, conn: psycopg.
     _, headers = new_key(conn, Role.ADMIN)
     other_id, _ = new_key(conn, Role.ADMIN)
     assert app_client.get("/v1/communities", headers=headers).status_code == 200
-    assert _keys(app_client).get(_bearer_hash(headers), None) is not None
+    assert _remembered(app_client, headers)
     conn.execute("DELETE FROM api_keys WHERE id = %s", (other_id,))
-    assert _until(lambda: _keys(app_client).get(_bearer_hash(headers), None) is None)
+    wait_until(lambda: not _remembered(app_client, headers), timeout=5, what="keys forgotten")
     assert app_client.get("/v1/communities", headers=headers).status_code == 200
 
 
@@ -84,8 +80,8 @@ def test_the_listener_comes_back_after_its_connection_is_killed(
     ).fetchone()
     assert killed is not None and killed[0] >= 1
     # Nothing remembered while not listening; listening again within a few seconds.
-    assert _until(lambda: _keys(app_client).get(_bearer_hash(headers), None) is None)
-    assert _until(lambda: _keys(app_client).listening)
+    wait_until(lambda: not _remembered(app_client, headers), timeout=5, what="keys forgotten")
+    wait_until(lambda: _keys(app_client).listening, timeout=5, what="listening again")
     assert app_client.get("/v1/communities", headers=headers).status_code == 200
     conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s", (key_id,))
     assert refused_soon(app_client, headers).status_code == 401
