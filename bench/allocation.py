@@ -19,13 +19,15 @@ from typing import Any
 from analytics.parking import charging, check, fcfs, online, optimum
 from analytics.parking.generate import day, figures, history
 from analytics.parking.model import Booking, Instance, price
-from core.config import get_settings
+from core.config import Settings, get_settings
 
 METHODS = ("fcfs", "greedy", "online", "reopt", "optimum")
 TARGET_ONLINE_AT_MOST_1 = 0.97  # online / optimum accepted at demand/supply <= 1.0
 TARGET_ONLINE_AT_1_5 = 0.92  # ... and at 1.5
 TARGET_OPTIMUM_SECONDS = 60.0  # at 10,000 requests x 300 spaces
 TARGET_EV_ENERGY = 0.95  # charging policy / max-flow optimum
+# Earlier days admission control forecasts from: as many as the API's (`parking_forecast_weeks`)
+HISTORY_DAYS: int = Settings.model_fields["parking_forecast_weeks"].default
 
 
 class InvalidAllocation(RuntimeError):
@@ -40,7 +42,7 @@ class AllocationOptions:
     spaces: int = 300
     time_limit: float = 180.0  # the LP bound takes 56-100 s at 10,000 requests (optimum.py)
     api: bool = False
-    history_days: int = 3
+    history_days: int = HISTORY_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ def _timed(run: Callable[[], list[Booking]]) -> tuple[list[Booking], float]:
 
 
 def measure(
-    seed: int, ratio: float, requests: int, spaces: int, time_limit: float, history_days: int = 3
+    seed: int, ratio: float, requests: int, spaces: int, time_limit: float, history_days: int = HISTORY_DAYS
 ) -> dict[str, Any]:
     """One generated day through the methods: the JSON record of that instance."""
     instance = day(seed, ratio, requests, spaces)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from bench import allocation_report
-from bench.allocation import AllocationOptions, InvalidAllocation, api_p99_ms, run
+from bench.allocation import HISTORY_DAYS, AllocationOptions, InvalidAllocation, api_p99_ms, run
 from bench.processes import ROOT
 
 DEFAULT_PLOT = ROOT / ".local" / "bench" / "allocation.png"
@@ -38,7 +38,7 @@ def command(
     api: Annotated[bool, typer.Option(help="also measure the parking API's booking p99")] = False,
     history_days: Annotated[
         int, typer.Option(min=1, help="earlier days the online admission control forecasts from")
-    ] = 3,
+    ] = HISTORY_DAYS,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="write one record per instance here")
     ] = None,

@@ -4,6 +4,7 @@ requests need their space-time more, and the online allocator serving more drive
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analytics.parking import admission, online
 from analytics.parking.model import Instance, Request, Space, SpaceKind
@@ -49,6 +50,22 @@ def test_with_room_for_everyone_nothing_has_a_price() -> None:
     allowed = np.ones(len(spaces), dtype=bool)
     assert gate.worth(LONG, allowed, 0.0, lambda: []).all()
     assert gate.solved_at == 0 and gate.prices.bids.max() == 0
+
+
+def test_space_time_that_one_earlier_day_in_two_fills_costs_less_than_what_every_day_fills() -> None:
+    spaces = [Space("s", SpaceKind.PUBLIC, DAY)]
+    res = admission.resources(spaces, 10)
+    busy = (Request("a0", 10 * 60, 11 * 60), Request("a1", 10 * 60, 11 * 60))  # two cars, one space
+    quiet = (Request("b0", 2 * 60, 3 * 60),)
+    idx, share = res.span(10 * 60, 11 * 60)
+
+    def cost(days: list[tuple[Request, ...]]) -> float:
+        found = admission.prices(res, admission.forecast(res, spaces, days), 0.0, res.capacity)
+        return float((found.bids[0, idx] * share).sum())
+
+    every, once = cost([busy, busy]), cost([busy, quiet])
+    assert every == pytest.approx(1.0, abs=1e-6)
+    assert 0.0 < once < every  # the pooled LP alone priced both at 1: the mean day fills it
 
 
 def test_a_long_stay_is_refused_when_the_forecast_has_more_drivers_for_its_hours() -> None:
