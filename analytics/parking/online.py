@@ -33,13 +33,15 @@ from analytics.parking.model import BUFFER_MINUTES, Booking, Instance, Request, 
 from analytics.parking.pools import amenities, pool
 
 # How far the room-making search goes. Drivers served with admission control (2,000 requests,
-# demand/supply 1.0, seeds 1-3, three earlier days): depth 2 and effort 60 4,139; depth 3 and
-# 1,000 4,177; depth 4 and 400 4,191; depth 5 and 400 4,180; depth 6 and 1,000 4,179 (with four
-# earlier days: 4,169 and, at depth 4 and 400, 4,199). At 10,000 requests (seed 1): depth 2 and 60
-# 4,908 in 105 s, depth 4 and 400 5,003 in 136 s, depth 8 and 1,000 5,035 in 190 s. A refusal the
-# search cannot rule out at once spends the whole effort, so it stays at a few hundred spaces tried.
-DEPTH = 4
-EFFORT = 400
+# demand/supply 1.0, seeds 1-3, three earlier days, the pooled LP's prices): depth 2 and effort 60
+# 4,139; depth 3 and 1,000 4,177; depth 4 and 400 4,191; depth 5 and 400 4,180; depth 6 and
+# 1,000 4,179. With four earlier days and the mean prices (`admission.prices`): depth 4 and 400
+# 4,244, depth 8 and 1,000 4,243; at 10,000 requests (seed 1) 5,054 in 234 s against 5,088 in
+# 310 s (depth 6 and 600: 5,055). A refusal the search cannot rule out at once may spend the whole
+# effort; the API's booking bench (`python -m bench.parking_api`, two runs each) saw 18.5-18.7 ms of
+# CPU per booking at depth 8 and 1,000 against 19.4-20.5 ms at depth 4 and 400: no more.
+DEPTH = 8
+EFFORT = 1000
 
 
 @dataclass(frozen=True, slots=True)
