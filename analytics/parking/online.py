@@ -37,11 +37,12 @@ from analytics.parking.pools import amenities, pool
 # 4,139; depth 3 and 1,000 4,177; depth 4 and 400 4,191; depth 5 and 400 4,180; depth 6 and
 # 1,000 4,179. With four earlier days and the mean prices (`admission.prices`): depth 4 and 400
 # 4,244, depth 8 and 1,000 4,243; at 10,000 requests (seed 1) 5,054 in 234 s against 5,088 in
-# 310 s (depth 6 and 600: 5,055). A refusal the search cannot rule out at once may spend the whole
-# effort; the API's booking bench (`python -m bench.parking_api`, two runs each) saw 18.5-18.7 ms of
-# CPU per booking at depth 8 and 1,000 against 19.4-20.5 ms at depth 4 and 400: no more.
-DEPTH = 8
-EFFORT = 1000
+# 310 s. Not depth 8: a refusal the search cannot rule out at once spends the whole effort, and
+# without admission control (a community with no history) a full car park then costs far more per
+# request: a 2,000-request day at d/s 1.0 took 15 s at depth 2 and 60, 41 s at 4 and 400, 84 s at
+# 8 and 1,000 (836 s for 10,000 requests).
+DEPTH = 4
+EFFORT = 400
 
 
 @dataclass(frozen=True, slots=True)
