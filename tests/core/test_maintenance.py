@@ -101,13 +101,28 @@ def _physical_order(conn: psycopg.Connection, devices: tuple[str, str]) -> list[
     return [r[0] for r in conn.execute(query, (list(devices),)).fetchall()]
 
 
+def _day_without_chunk(conn: psycopg.Connection, days_ago: range) -> datetime:
+    """Noon of the first of those days whose parking chunk does not exist yet: other tests write
+    telemetry on random days, and a chunk an earlier pass ordered stays marked as ordered."""
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    taken = conn.execute(
+        "SELECT range_start, range_end FROM timescaledb_information.chunks"
+        " WHERE hypertable_name = 'parking_space_telemetry'"
+    ).fetchall()
+    for ago in days_ago:
+        day = noon - timedelta(days=ago)
+        if not any(start <= day < end for start, end in taken):
+            return day
+    raise AssertionError(f"every day {days_ago.start}-{days_ago.stop} days ago has a parking chunk")
+
+
 def test_closed_chunks_are_ordered_by_device_once(
     settings: Settings, fleet: Fleet, writer: psycopg.Connection, conn: psycopg.Connection
 ) -> None:
     if rollups.license_of(conn) == "timescale":
         pytest.skip("community edition: the reorder policy runs inside TimescaleDB")
     first, second = fleet.add(Kind.PARKING_SPACE, 2)
-    day = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=47)
+    day = _day_without_chunk(conn, days_ago=range(47, settings.retention_days - 1))
     for minute in range(4):  # as devices report: interleaved in time
         for space in (first, second):
             _write(writer, space.id, Kind.PARKING_SPACE, [day + timedelta(minutes=minute)], fleet)
