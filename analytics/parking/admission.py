@@ -232,6 +232,11 @@ class Admission:
         self.prices = Prices(np.zeros(res.shape), {})
         self.solved_at = -np.inf
 
+    @property
+    def forecasting(self) -> bool:
+        """Whether there is earlier demand to price by (without, every request is admitted)."""
+        return len(self.demand.requests) > 0
+
     def used(self, held: Iterable[tuple[int, Booking]]) -> np.ndarray:
         """Capacity the bookings hold, per group and slot (`held`: space column and booking).
         Summed in whole minutes, so the answer does not depend on the bookings' order: the LP is

@@ -36,13 +36,15 @@ from analytics.parking.pools import amenities, pool
 # demand/supply 1.0, seeds 1-3, three earlier days, the pooled LP's prices): depth 2 and effort 60
 # 4,139; depth 3 and 1,000 4,177; depth 4 and 400 4,191; depth 5 and 400 4,180; depth 6 and
 # 1,000 4,179. With four earlier days and the mean prices (`admission.prices`): depth 4 and 400
-# 4,244, depth 8 and 1,000 4,243; at 10,000 requests (seed 1) 5,054 in 234 s against 5,088 in
-# 310 s. Not depth 8: a refusal the search cannot rule out at once spends the whole effort, and
-# without admission control (a community with no history) a full car park then costs far more per
-# request: a 2,000-request day at d/s 1.0 took 15 s at depth 2 and 60, 41 s at 4 and 400, 84 s at
-# 8 and 1,000 (836 s for 10,000 requests).
-DEPTH = 4
-EFFORT = 400
+# 4,244, depth 8 and 1,000 4,243 (seed 1 1,412 -> 1,406, seed 3 1,386 -> 1,388); at 10,000
+# requests depth 8 serves more: seed 1 5,054 -> 5,088 (171 s -> 209 s for the day), seed 2
+# 5,022 -> 5,058 (277 s -> 319 s). So the search goes 8 deep under admission control with a
+# forecast, which sends it only requests worth serving. Without one (a community with no history)
+# a refusal the search cannot rule out at once spends the whole effort, and a full car park costs
+# far more per request: a 2,000-request day at d/s 1.0 took 15 s at depth 2 and 60, 41 s at 4
+# and 400, 84 s at 8 and 1,000 (836 s for 10,000 requests).
+DEPTH, EFFORT = 4, 400
+DEPTH_ADMITTED, EFFORT_ADMITTED = 8, 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,8 @@ class OnlineAllocator:
         buffer: int = BUFFER_MINUTES,
         bind_lead: int = 30,
         *,
-        depth: int = DEPTH,
-        effort: int = EFFORT,
+        depth: int | None = None,
+        effort: int | None = None,
         admission: Admission | None = None,
     ) -> None:
         pools = [pool(s) for s in spaces]
@@ -71,8 +73,11 @@ class OnlineAllocator:
         self.board = Board(spaces, buffer, [number[p] for p in pools])
         self.spaces = self.board.spaces
         self.bind_lead = bind_lead
-        self.depth = depth  # levels of moves: 1 moves what is in the way, 2 also what is in theirs
-        self.effort = effort  # room-making attempts (spaces tried) per request
+        # levels of moves (1 moves what is in the way, 2 also what is in theirs) and room-making
+        # attempts (spaces tried) per request; by default deeper under admission control
+        admitted = admission is not None and admission.forecasting
+        self.depth = (DEPTH_ADMITTED if admitted else DEPTH) if depth is None else depth
+        self.effort = (EFFORT_ADMITTED if admitted else EFFORT) if effort is None else effort
         self.admission = admission
         self._requests: dict[str, Request] = {}  # movable unless bound
         self._bound: set[str] = set()

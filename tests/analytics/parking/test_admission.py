@@ -105,3 +105,13 @@ def _parts(
 ) -> tuple[admission.Resources, admission.Forecast]:
     res = admission.resources(spaces, 10)
     return res, admission.forecast(res, spaces, history)
+
+
+def test_the_search_goes_deeper_only_under_admission_control_with_a_forecast() -> None:
+    spaces = [Space("s", SpaceKind.PUBLIC, DAY)]
+    informed = online.OnlineAllocator(spaces, admission=control(spaces, [day("h0-")]))
+    blind = online.OnlineAllocator(spaces, admission=control(spaces, []))
+    assert (informed.depth, informed.effort) == (online.DEPTH_ADMITTED, online.EFFORT_ADMITTED)
+    assert (blind.depth, blind.effort) == (online.DEPTH, online.EFFORT)
+    assert online.OnlineAllocator(spaces).depth == online.DEPTH
+    assert online.OnlineAllocator(spaces, depth=2, admission=informed.admission).depth == 2
