@@ -159,11 +159,14 @@ def _fill(conn: psycopg.Connection, options: ApiOptions) -> None:
 
 def order_chunks(url: str, *, reorder: bool) -> float:
     """With `reorder`, order every closed chunk by device as maintenance does (kept for later
-    runs); the share of chunks that are."""
+    runs); the share of chunks that are. Then a checkpoint, so that the gigabytes a fill or a
+    reorder wrote reach the disk before the load starts: the first run after a refill gave latest
+    p99 59 ms without it (the four runs that followed: 22-33 ms), and 29 ms with it."""
     with psycopg.connect(url, autocommit=True) as conn:
         if reorder:
             done = maintenance.reorder(conn, after=timedelta(0), limit=None)
             logger.info("ordered %d chunks by device", done)
+        conn.execute(API_BENCH.checkpoint)
         return maintenance.ordered_share(conn)
 
 
