@@ -7,9 +7,10 @@ later than it in earlier weeks. A community without such history gets no admissi
 Where a driver was headed is not kept, so a booked request is placed at its space and a refused
 one at the community's point, walking any distance; a refused EV is taken not to need a charger
 (its energy is not kept). Bid prices are solved once per `parking_admission_step_min` per worker,
-community and frame, in the background: the LP takes seconds for a busy car park's month (3 s for
-four days of 2,000 requests on 300 spaces, on this project's 2-core machine), and no booking waits
-for it. Until a frame's first prices are solved, admission control refuses nothing there.
+community and frame, in the background: the LPs take seconds for a busy car park's history (5 s
+for eight days of 2,000 requests on 300 spaces, 2.6 s for four, on this project's 2-core machine),
+and no booking waits for them. Until a frame's first prices are solved, admission control refuses
+nothing there.
 """
 
 from __future__ import annotations
