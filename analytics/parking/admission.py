@@ -45,7 +45,13 @@ from analytics.parking.model import Booking, Request, Space
 
 SLOT = 15  # minutes per resource slot
 CELL_M = 50.0  # spaces within one such cell (and of one kind and charger) are one group
-RESOLVES = 20  # times the benchmark re-solves the prices over a day's booking order
+# Times the benchmark re-solves the prices over a day's booking order (the API re-solves every
+# `parking_admission_step_min` of its clock, more often than that over a day's bookings). With
+# eight earlier days, 40 instead of 20: 10,000 requests at d/s 1.0, seed 1 5,098 -> 5,104, seed 2
+# 5,064 -> 5,079 (385 s -> 724 s for the day, two runs sharing the cores); 2,000 requests, seeds
+# 1-3, d/s 1.0 4,270 -> 4,271, 1.5 3,118 -> 3,129, 0.8 4,710 -> 4,719. At 2,000 requests with four
+# earlier days it had made no difference (4,244 -> 4,246).
+RESOLVES = 40
 TOLERANCE = 1e-6  # a request whose bid-price cost equals its value is admitted
 # The LP is degenerate where demand just fills a resource: its duals may then price a forecast
 # request's own count (its demand row) instead of the space-time it holds, leaving a long stay
