@@ -10,6 +10,7 @@ per request when it looks for moves. A generated day (300 spaces, 2,000 minutes)
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -109,8 +110,18 @@ class Board:
 
     def put_all(self, bookings: Iterable[Booking]) -> None:
         """`put` each booking, the tallies once at the end (loading a car park's bookings)."""
-        for booking in bookings:
-            self._claim(booking)
+        batch = list(bookings)
+        spans = [(self.column[b.space_id], self.cells(b.arrival, b.departure)) for b in batch]
+        if self.placed or not _apart(batch, spans):
+            for booking in batch:  # one at a time, so that the first clash is the one reported
+                self._claim(booking)
+        else:
+            # an empty board and bookings that neither clash nor repeat: no checks cell by cell
+            # (they were most of the time an API booking spent loading its car park)
+            for booking, (j, cells) in zip(batch, spans, strict=True):
+                self.state[j, cells] = len(self._ids)
+                self.placed[booking.request_id] = (len(self._ids), booking)
+                self._ids.append(booking.request_id)
         self._recount()
 
     def _claim(self, booking: Booking) -> tuple[int, slice, np.ndarray]:
@@ -142,6 +153,14 @@ class Board:
 
     def bookings(self) -> Iterable[Booking]:
         return (b for _, b in self.placed.values())
+
+
+def _apart(batch: Sequence[Booking], spans: Sequence[tuple[int, slice]]) -> bool:
+    """Whether no request id repeats and no two bookings hold a cell in common."""
+    if len({b.request_id for b in batch}) < len(batch):
+        return False
+    ordered = sorted((j, cells.start, cells.stop) for j, cells in spans if cells.stop > cells.start)
+    return all(j != k or stop <= start for (j, _, stop), (k, start, _) in pairwise(ordered))
 
 
 def _run(blocked: np.ndarray) -> np.ndarray:

@@ -80,6 +80,7 @@ class OnlineAllocator:
         self.effort = (EFFORT_ADMITTED if admitted else EFFORT) if effort is None else effort
         self.admission = admission
         self._requests: dict[str, Request] = {}  # movable unless bound
+        self._known: Mapping[str, Request] = {}  # the same, of bookings added all at once
         self._bound: set[str] = set()
         self._allowed: dict[str, np.ndarray] = {}  # request id -> may use each space (when known)
         self._targets: dict[str, np.ndarray] = {}
@@ -98,12 +99,14 @@ class OnlineAllocator:
         self.board.put(booking)
         self._keep(booking, bound, request)
 
-    def add_all_existing(self, held: Iterable[tuple[Booking, Request | None]]) -> None:
-        """`add_existing` for many bookings at once, none bound (those without a request stay put)."""
-        pairs = list(held)
-        self.board.put_all(b for b, _ in pairs)
-        for booking, request in pairs:
-            self._keep(booking, False, request)
+    def add_all_existing(self, held: Iterable[Booking], requests: Mapping[str, Request]) -> None:
+        """`add_existing` for many bookings at once, none bound: those with a request in `requests`
+        may move, the rest stay put. A request is read only when its booking is about to move, so
+        `requests` may make them on demand (the API's bookings load faster that way)."""
+        placed = list(held)
+        self.board.put_all(placed)
+        self._known = {**self._known, **requests} if self._known else requests
+        self._bound.update(b.request_id for b in placed if b.request_id not in requests)
 
     def _keep(self, booking: Booking, bound: bool, request: Request | None) -> None:
         if bound or request is None:
@@ -148,12 +151,19 @@ class OnlineAllocator:
         )
 
     def fits(
-        self, request: Request, now: int | None = None, clock: float | None = None, effort: int | None = None
+        self,
+        request: Request,
+        now: int | None = None,
+        clock: float | None = None,
+        effort: int | None = None,
+        *,
+        allowed: np.ndarray | None = None,
     ) -> bool:
         """Whether `request` could be placed (moves included, admitted at `clock` if given);
         nothing changes. `effort` caps the room-making attempts (default: the allocator's);
-        `effort_left` tells what the search left of it."""
-        allowed = None if clock is None else self.worth(request, clock)
+        `effort_left` tells what the search left of it. `allowed` as for `place`."""
+        if clock is not None:
+            allowed = self.worth(request, clock, allowed)
         if allowed is not None and not allowed.any():
             return False
         placement, undo = self._search(request, now, allowed, effort)
@@ -260,7 +270,7 @@ class OnlineAllocator:
         origin: dict[str, str],
     ) -> bool:
         """Put a booking taken off its space elsewhere in its pool."""
-        request = self._requests[request_id]
+        request = self._request(request_id)
         if self._fit(request, self._movable_to(request_id, origin[request_id]), depth, touched, undo, origin):
             return True
         self._stuck.add(request_id)
@@ -274,8 +284,14 @@ class OnlineAllocator:
         score = unneeded * (2 * self.board.state.shape[1] + 1) + before + after
         return int(free[np.argmin(score)])
 
+    def _request(self, request_id: str) -> Request:
+        found = self._requests.get(request_id)
+        return self._known[request_id] if found is None else found
+
     def _movable(self, request_id: str, touched: set[str]) -> bool:
-        if request_id in touched or request_id in self._bound or request_id not in self._requests:
+        if request_id in touched or request_id in self._bound:
+            return False
+        if request_id not in self._requests and request_id not in self._known:
             return False
         arrival = self.board.placed[request_id][1].arrival
         return self._now is None or arrival - self.bind_lead > self._now
@@ -307,7 +323,7 @@ class OnlineAllocator:
             if request_id in self._allowed:
                 self._targets[request_id] = same[self._allowed[request_id][same]]
             else:
-                may = matrix([self.spaces[j] for j in same], [self._requests[request_id]])[0]
+                may = matrix([self.spaces[j] for j in same], [self._request(request_id)])[0]
                 self._targets[request_id] = same[may]
         return self._targets[request_id]
 
@@ -424,11 +440,15 @@ def alternatives(
     booking costs one."""
     found: list[tuple[int, int]] = []
     effort = allocator.effort
-    for k in sorted(range(-(reach // step), reach // step + 1), key=lambda k: (abs(k), k)):
-        shifted = replace(request, arrival=request.arrival + k * step, departure=request.departure + k * step)
-        if k == 0 or (now is not None and shifted.arrival < now):
-            continue
-        fits = allocator.fits(shifted, now, clock, effort=effort)
+    shifts = sorted(range(-(reach // step), reach // step + 1), key=lambda k: (abs(k), k))
+    stays = [
+        replace(request, arrival=request.arrival + k * step, departure=request.departure + k * step)
+        for k in shifts
+        if k != 0 and (now is None or request.arrival + k * step >= now)
+    ]
+    allowed = matrix(allocator.spaces, stays)  # one call for all: it was most of a refusal's time
+    for shifted, may in zip(stays, allowed, strict=True):
+        fits = allocator.fits(shifted, now, clock, effort=effort, allowed=may)
         effort = allocator.effort_left
         if fits:
             found.append((shifted.arrival, shifted.departure))
@@ -447,7 +467,5 @@ def current(
 ) -> OnlineAllocator:
     """An allocator holding the current bookings; those whose request is unknown stay put."""
     allocator = OnlineAllocator(spaces, buffer, bind_lead, admission=admission)
-    known = requests or {}
-    held = [(b, known.get(b.request_id)) for placed in bookings_by_space.values() for b in placed]
-    allocator.add_all_existing(held)
+    allocator.add_all_existing((b for placed in bookings_by_space.values() for b in placed), requests or {})
     return allocator

@@ -85,8 +85,9 @@ def control(
     with _lock:
         read, made = _cache.get(key, (None, None))
     if made is None or read != hour:
-        res = admission.resources(state.spaces, BUFFER_MINUTES)
         days, booked = history(conn, place, frame, weeks, now)
+        # without history nothing will be priced: no resources to work out (a third of a first booking)
+        res = admission.resources(state.spaces if days else [], BUFFER_MINUTES)
         demand = admission.forecast(res, state.spaces, days, booked)
         fresh = admission.Admission(res, demand, step=settings.parking_admission_step_min, inline=False)
         if made is not None:

@@ -7,9 +7,10 @@ import math
 import threading
 import time as clock
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,8 +35,9 @@ class Frame:
     origin_local: datetime
     horizon: int
 
-    @property
+    @cached_property
     def origin(self) -> datetime:
+        # cached: a booking converts hundreds of instants, and astimezone was a tenth of its time
         return self.origin_local.astimezone(UTC)
 
     @property
@@ -85,15 +87,46 @@ class State:
     rows: dict[str, dict[str, Any]]
     bookings_by_space: dict[str, list[Booking]] = field(default_factory=dict)
     booking_rows: dict[int, dict[str, Any]] = field(default_factory=dict)
-    requests: dict[str, Request] = field(default_factory=dict)  # of the bookings that may still move
+    community: Community | None = None
+
+    @cached_property
+    def requests(self) -> Movable:
+        """The requests of the bookings that may still move, made when first read."""
+        assert self.community is not None, "a state's requests need its community"
+        return Movable(self.booking_rows, self.frame, self.community)
 
     def without(self, booking_id: int) -> State:
         """The same state as if a booking were not there (to place it again)."""
         key = str(booking_id)
         by_space = {s: [b for b in bs if b.request_id != key] for s, bs in self.bookings_by_space.items()}
         rows = {i: r for i, r in self.booking_rows.items() if i != booking_id}
-        requests = {i: r for i, r in self.requests.items() if i != key}
-        return State(self.frame, self.spaces, self.rows, by_space, rows, requests)
+        return State(self.frame, self.spaces, self.rows, by_space, rows, self.community)
+
+
+class Movable(Mapping[str, Request]):
+    """Request id -> the request of each booking not yet checked in or bound, made on first read.
+
+    By hand: a booking loads its car park's live bookings (hundreds), and making every one's
+    request took a tenth of its time, where a search reads a handful."""
+
+    def __init__(self, rows: dict[int, dict[str, Any]], frame: Frame, community: Community) -> None:
+        self._rows = {str(i): r for i, r in rows.items() if r["status"] == "booked" and not r["bound"]}
+        self._frame, self._community = frame, community
+        self._made: dict[str, Request] = {}
+
+    def __getitem__(self, key: str) -> Request:
+        if key not in self._made:
+            self._made[key] = booking_request(self._rows[key], self._frame, self._community)
+        return self._made[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def price_rule(overrides: dict[str, Any]) -> PriceRule:
@@ -158,48 +191,60 @@ def to_booking(row: dict[str, Any], frame: Frame, now: datetime) -> Booking:
     )
 
 
-_Supply = tuple[list[Space], dict[str, dict[str, Any]]]
+_Rows = dict[str, dict[str, Any]]
+_Supply = tuple[list[Space], _Rows]
 _supply_cache: dict[tuple[str, datetime, int], tuple[float, tuple[int, int], _Supply]] = {}
+_rows_cache: dict[str, tuple[float, tuple[int, int], _Rows]] = {}
 _cache_lock = threading.Lock()
+
+
+def _fresh(cached: tuple[float, tuple[int, int], Any] | None, signature: tuple[int, int]) -> bool:
+    return cached is not None and cached[1] == signature and clock.monotonic() - cached[0] < SUPPLY_CACHE_S
 
 
 def supply(conn: psycopg.Connection, community: Community, frame: Frame) -> _Supply:
     """The community's spaces in a frame, from a per-process cache while the community's count
-    of spaces and sum of `supply_version`s (bumped by every change of supply) stay the same."""
+    of spaces and sum of `supply_version`s (bumped by every change of supply) stay the same; the
+    space rows are kept per community, so a new frame reads only its own changes."""
     key = (community.id, frame.origin_local, frame.horizon)
     row = conn.execute(PARKING.supply_signature, (community.id,)).fetchone()
     signature = (int(row[0]), int(row[1])) if row else (0, 0)
     with _cache_lock:
-        cached = _supply_cache.get(key)
-    if cached is not None and cached[1] == signature and clock.monotonic() - cached[0] < SUPPLY_CACHE_S:
+        cached, cached_rows = _supply_cache.get(key), _rows_cache.get(community.id)
+    if cached is not None and _fresh(cached, signature):
         return cached[2]
+    if cached_rows is not None and _fresh(cached_rows, signature):
+        rows = cached_rows[2]
+    else:
+        rows = {r["id"]: r for r in all_rows(conn, PARKING.spaces, (community.id,))}
     changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for change in all_rows(conn, PARKING.supply_changes, (community.id, frame.origin, frame.end)):
         changes[change["space_id"]].append(change)
-    rows = {r["id"]: r for r in all_rows(conn, PARKING.spaces, (community.id,))}
     made = ([to_space(r, community, frame, changes[i]) for i, r in rows.items()], rows)
+    now = clock.monotonic()
     with _cache_lock:
         if len(_supply_cache) > 4096:
             _supply_cache.clear()
-        _supply_cache[key] = (clock.monotonic(), signature, made)
+            _rows_cache.clear()
+        _supply_cache[key] = (now, signature, made)
+        if cached_rows is None or cached_rows[2] is not rows:
+            _rows_cache[community.id] = (now, signature, rows)
     return made
 
 
 def load(conn: psycopg.Connection, community: Community, frame: Frame, now: datetime) -> State:
     """Spaces and live bookings of a community over a frame (bookings always read now)."""
     spaces, rows = supply(conn, community, frame)
-    state = State(frame, list(spaces), rows, {s.id: [] for s in spaces})
+    state = State(frame, list(spaces), rows, {s.id: [] for s in spaces}, community=community)
     for booking in all_rows(conn, PARKING.live_bookings, (community.id, frame.origin, frame.end)):
         state.booking_rows[booking["id"]] = booking
         state.bookings_by_space.setdefault(booking["space_id"], []).append(to_booking(booking, frame, now))
-        if booking["status"] == "booked" and not booking["bound"]:
-            # Where the driver is headed is not kept: a moved booking stays in its pool, not near a point.
-            state.requests[str(booking["id"])] = booking_request(booking, frame, community)
     return state
 
 
 def booking_request(row: dict[str, Any], frame: Frame, community: Community) -> Request:
-    """The request a booking row was made for (without the point the driver was headed to)."""
+    """The request a booking row was made for. Where the driver was headed is not kept: a moved
+    booking stays in its pool, not near a point."""
     return to_request(
         str(row["id"]), frame, community, arrival=row["arrival"], departure=row["departure"],
         requester=row["requester"], ev=row["ev"], energy_kwh=row["energy_kwh"], accessible=row["accessible"],

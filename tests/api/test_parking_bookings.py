@@ -157,6 +157,19 @@ def test_a_space_outside_its_hours_is_not_offered(
         assert night.status_code == 201, night.text
 
 
+def test_a_space_added_is_bookable_on_every_day_at_once(
+    client: TestClient, tenants: Tenants, conn: psycopg.Connection
+) -> None:
+    # the engine keeps each day's supply, and the space rows behind all days, while they are current
+    with lot(conn, tenants, spaces=1) as place:
+        for days in (1, 2):
+            assert book(client, place, tomorrow(9, days=days), tomorrow(12, days=days)).status_code == 201
+        add_space(conn, place.community)
+        for days in (2, 1):
+            again = book(client, place, tomorrow(9, days=days), tomorrow(12, days=days))
+            assert again.status_code == 201, again.text
+
+
 def test_lifecycle_cancel_check_in_check_out(
     client: TestClient, tenants: Tenants, conn: psycopg.Connection
 ) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.parking.board import FREE, Board
-from analytics.parking.model import Booking, Space
+from analytics.parking.model import Booking, Space, SpaceKind
 from tests.analytics.parking.instances import SPAN, spaces
 
 
@@ -53,3 +54,15 @@ def test_putting_all_at_once_is_putting_one_by_one(
     for name in ("state", "held", "free_in"):
         assert np.array_equal(getattr(one_by_one, name), getattr(at_once, name)), name
     assert one_by_one.placed == at_once.placed
+
+
+def test_putting_all_at_once_refuses_a_clash_or_a_repeat() -> None:
+    places = (Space("a", SpaceKind.PUBLIC, ((0, 1440),)), Space("b", SpaceKind.PUBLIC, ((0, 1440),)))
+    apart = [Booking("x", "a", 100, 200), Booking("y", "a", 210, 300), Booking("z", "b", 150, 250)]
+    for clash in (Booking("w", "a", 190, 260), Booking("x", "b", 400, 500)):
+        with pytest.raises(ValueError, match=r"overlaps|already booked"):
+            Board(places, buffer=5).put_all([*apart, clash])
+    board = Board(places, buffer=5)
+    board.put_all(apart)
+    with pytest.raises(ValueError, match="overlaps"):
+        board.put_all([Booking("v", "b", 240, 260)])  # with the board's own bookings, too

@@ -127,6 +127,13 @@ def test_alternatives_are_the_nearest_shifts_that_fit() -> None:
     ]
 
 
+def test_alternatives_keep_to_each_shifted_stays_windows() -> None:
+    # open 480-700 only: a 110-minute stay from 650 does not fit; shifted, it must end by 700
+    allocator = online.current([plain("office", ((480, 700),))], {}, 10)
+    found = online.alternatives(Request("r", 650, 760), allocator, limit=3)
+    assert found == [(560, 670), (575, 685), (590, 700)]
+
+
 def test_a_search_without_effort_left_still_finds_free_room_but_moves_nothing() -> None:
     allocator = online.OnlineAllocator([plain("a"), plain("b", ((0, 700),))], buffer=0)
     allocator.add_existing(Booking("x", "a", 600, 700), bound=False, request=Request("x", 600, 700))
