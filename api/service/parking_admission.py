@@ -86,7 +86,7 @@ def control(
         read, made = _cache.get(key, (None, None))
     if made is None or read != hour:
         days, booked = history(conn, place, frame, weeks, now)
-        # without history nothing will be priced: no resources to work out (a third of a first booking)
+        # without history nothing will be priced: no resources to work out (1.5 ms a frame, 100 spaces)
         res = admission.resources(state.spaces if days else [], BUFFER_MINUTES)
         demand = admission.forecast(res, state.spaces, days, booked)
         fresh = admission.Admission(res, demand, step=settings.parking_admission_step_min, inline=False)

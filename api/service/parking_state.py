@@ -83,16 +83,15 @@ class State:
     """The spaces (engine and database rows) and the live bookings overlapping a frame."""
 
     frame: Frame
+    community: Community
     spaces: list[Space]
     rows: dict[str, dict[str, Any]]
     bookings_by_space: dict[str, list[Booking]] = field(default_factory=dict)
     booking_rows: dict[int, dict[str, Any]] = field(default_factory=dict)
-    community: Community | None = None
 
     @cached_property
     def requests(self) -> Movable:
         """The requests of the bookings that may still move, made when first read."""
-        assert self.community is not None, "a state's requests need its community"
         return Movable(self.booking_rows, self.frame, self.community)
 
     def without(self, booking_id: int) -> State:
@@ -100,7 +99,7 @@ class State:
         key = str(booking_id)
         by_space = {s: [b for b in bs if b.request_id != key] for s, bs in self.bookings_by_space.items()}
         rows = {i: r for i, r in self.booking_rows.items() if i != booking_id}
-        return State(self.frame, self.spaces, self.rows, by_space, rows, self.community)
+        return State(self.frame, self.community, self.spaces, self.rows, by_space, rows)
 
 
 class Movable(Mapping[str, Request]):
@@ -235,7 +234,7 @@ def supply(conn: psycopg.Connection, community: Community, frame: Frame) -> _Sup
 def load(conn: psycopg.Connection, community: Community, frame: Frame, now: datetime) -> State:
     """Spaces and live bookings of a community over a frame (bookings always read now)."""
     spaces, rows = supply(conn, community, frame)
-    state = State(frame, list(spaces), rows, {s.id: [] for s in spaces}, community=community)
+    state = State(frame, community, list(spaces), rows, {s.id: [] for s in spaces})
     for booking in all_rows(conn, PARKING.live_bookings, (community.id, frame.origin, frame.end)):
         state.booking_rows[booking["id"]] = booking
         state.bookings_by_space.setdefault(booking["space_id"], []).append(to_booking(booking, frame, now))
