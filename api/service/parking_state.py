@@ -8,9 +8,10 @@ import threading
 import time as clock
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -181,7 +182,8 @@ def to_space(row: dict[str, Any], community: Community, frame: Frame, changes: l
 
 
 def to_booking(row: dict[str, Any], frame: Frame, now: datetime) -> Booking:
-    """A live booking in minutes; a car still parked past its departure holds the space a while longer."""
+    """A live booking in minutes; a car still parked past its departure holds the space a while
+    longer (`load` ends that hold where the next booking on the space begins)."""
     departure = row["departure"]
     if row["status"] == "checked_in" and departure <= now:
         departure = now + timedelta(minutes=BUFFER_MINUTES)
@@ -238,7 +240,21 @@ def load(conn: psycopg.Connection, community: Community, frame: Frame, now: date
     for booking in all_rows(conn, PARKING.live_bookings, (community.id, frame.origin, frame.end)):
         state.booking_rows[booking["id"]] = booking
         state.bookings_by_space.setdefault(booking["space_id"], []).append(to_booking(booking, frame, now))
+    for space_id, placed in state.bookings_by_space.items():
+        state.bookings_by_space[space_id] = _held_until_next(placed)
     return state
+
+
+def _held_until_next(placed: list[Booking]) -> list[Booking]:
+    """A space's bookings in time order, an overstay's longer hold ending where the next booking's
+    begins: that booking is the tick's to move or mark at risk, and until then (for good, if no
+    other space takes it) the two must not clash in the engine's view."""
+    ordered = sorted(placed, key=lambda b: b.arrival)
+    for k, (held, following) in enumerate(pairwise(ordered)):
+        latest = following.arrival - 2 * BUFFER_MINUTES
+        if held.departure > latest:
+            ordered[k] = replace(held, departure=max(latest, held.arrival + 1))
+    return ordered
 
 
 def booking_request(row: dict[str, Any], frame: Frame, community: Community) -> Request:
