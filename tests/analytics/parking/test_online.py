@@ -51,6 +51,21 @@ def test_a_booking_not_yet_bound_moves_to_make_room() -> None:
     assert allocator.bookings["v"].space_id == "p"
 
 
+def test_a_booking_reaching_past_the_board_stays_put() -> None:
+    # the engine sees minutes 0-1000 (the API's frame); e may only walk to c1, held by v, which
+    # runs on past 1000; on c2 a booking the engine cannot see starts at 1030. v's stay is not
+    # inside any window the engine knows, so it may not go there: moving it could clash unseen
+    frame = ((0, 1000),)
+    spaces = [charger("c1", frame), Space("c2", SpaceKind.PUBLIC, frame, x=500, charger_kw=7.0)]
+    allocator = online.OnlineAllocator(spaces, buffer=10)
+    allocator.add_existing(Booking("v", "c1", 900, 1100), bound=False, request=Request("v", 900, 1100))
+    allocator.add_existing(Booking("w", "c2", 1030, 1100), bound=True)
+    assert allocator.place(Request("e", 920, 980, energy_kwh=5.0, max_walk_m=100)) is None
+    allocator.add_existing(Booking("x", "c1", 500, 600), bound=False, request=Request("x", 500, 600))
+    inside = allocator.place(Request("f", 520, 580, energy_kwh=5.0, max_walk_m=100))
+    assert inside is not None and inside.moves == [Booking("x", "c2", 500, 600)]
+
+
 def test_moves_reach_two_levels() -> None:
     # e may only walk to c1, held by a; a fits only c2 (c3 closes at 700), held by b; b fits c3
     spaces = [charger("c1"), Space("c2", SpaceKind.PUBLIC, DAY, x=500, charger_kw=7.0),
