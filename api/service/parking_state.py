@@ -199,8 +199,8 @@ _rows_cache: dict[str, tuple[float, tuple[int, int], _Rows]] = {}
 _cache_lock = threading.Lock()
 
 
-def _fresh(cached: tuple[float, tuple[int, int], Any] | None, signature: tuple[int, int]) -> bool:
-    return cached is not None and cached[1] == signature and clock.monotonic() - cached[0] < SUPPLY_CACHE_S
+def _fresh(cached: tuple[float, tuple[int, int], Any], signature: tuple[int, int]) -> bool:
+    return cached[1] == signature and clock.monotonic() - cached[0] < SUPPLY_CACHE_S
 
 
 def supply(conn: psycopg.Connection, community: Community, frame: Frame) -> _Supply:
