@@ -11,18 +11,24 @@ requests were admitted. The placers:
 
 Why it exists: at 10,000 requests on 300 spaces and demand/supply 0.6, Yiju online serves about
 94% of the optimum (`yiju bench allocation`). A day of the same shape at a fifth of the size
-(seed 1, 2,000 requests on 60 spaces: every visit 10 minutes, each hold 30 with its buffers)
-shows why. There Yiju online serves 1,008-1,011 requests against the optimum's 1,114 (LP bound
-1,122), and still 1,012 when the forecast is the day itself, so the forecast is not what it
-lacks. Handed the optimum's 1,114 requests, this bench measured:
+(seed 1, 2,000 requests on 60 spaces: every visit 10 minutes, each hold 30 with its buffers) is
+quicker to study. There Yiju online serves 1,008-1,011 requests against the optimum's 1,114 (LP
+bound 1,122), and still 1,012 when the forecast is the day itself, so the forecast is not what
+it lacks. Handed the optimum's 1,114 requests, this bench measured:
 - first fit places 910;
 - Yiju online places 1,023;
 - Yiju online told the optimum's pools places 1,057.
-So on the optimum's own requests, placement alone loses about as much as the whole gap:
-choosing the pool costs 34 requests and packing within pools 57. What this does not show is how
-much better placement would raise the online's own count: there, a re-pack of the pool by the
-IP whenever the search found no room served 1,009, and choosing the pool with the most (or
-least) free room 1,006-1,012.
+So on the optimum's own requests, placement alone loses about as much as the whole gap there:
+choosing the pool costs 34 requests and packing within pools 57.
+
+At full size (seed 1, 10,000 requests on 300 spaces, d/s 0.6; optimum 5,757, LP bound 5,805) the
+same handover gave first fit 4,874, Yiju online 5,376 and Yiju online told the pools 5,441, while
+Yiju online with admission control serves 5,404 requests of its own choosing. Even told the pools,
+the online places only 94.5% of the optimum's requests: packing within pools is the bottleneck.
+
+What this bench does not show is how far better placement would raise the online's own count.
+On the smaller day two tries changed nothing: re-packing the pool by the IP whenever the search
+found no room served 1,009, and choosing the pool with the most (or least) free room 1,006-1,012.
 """
 
 from __future__ import annotations
