@@ -61,9 +61,10 @@ def measure(seed: int, ratio: float, requests: int, spaces: int, time_limit: flo
     )
     pools = [pool(s) for s in instance.spaces]
     pool_of = {s.id: p for s, p in zip(instance.spaces, pools, strict=True)}
+    spaces_of = {p: np.array([q == p for q in pools]) for p in set(pools)}  # one mask per pool
 
     def told(request_id: str) -> np.ndarray:
-        return np.array([p == pool_of[chosen[request_id]] for p in pools])
+        return spaces_of[pool_of[chosen[request_id]]]
 
     return {
         "seed": seed,
@@ -95,8 +96,8 @@ def main(args: list[str]) -> None:
     """Print one day's record (by default the small proxy described above) as JSON."""
     seed, ratio, requests, spaces = 1, 0.6, 2_000, 60
     if len(args) >= 4:
-        seed, requests, spaces = int(args[0]), int(args[2]), int(args[3])
-        ratio = float(args[1])
+        seed, ratio = int(args[0]), float(args[1])
+        requests, spaces = int(args[2]), int(args[3])
     limit = float(args[4]) if len(args) > 4 else 180.0
     print(json.dumps(measure(seed, ratio, requests, spaces, limit), indent=2), flush=True)
 
