@@ -16,19 +16,19 @@ quicker to study. There Yiju online serves 1,008-1,011 requests against the opti
 bound 1,122), and still 1,012 when the forecast is the day itself, so the forecast is not what
 it lacks. Handed the optimum's 1,114 requests, this bench measured:
 - first fit places 910;
-- Yiju online places 1,023;
-- Yiju online told the optimum's pools places 1,057.
-So on the optimum's own requests, placement alone loses about as much as the whole gap there:
-choosing the pool costs 34 requests and packing within pools 57.
+- Yiju online places 1,023 before the exact re-pack (`repack`), 1,059 with it;
+- Yiju online told the optimum's pools places 1,057 before it, 1,111 with it.
+So before the re-pack, placement alone lost about as much as the whole gap: choosing the pool cost
+34 requests and packing within pools 57. With it, packing within pools costs 3 and choosing the
+pool 52.
 
 At full size (seed 1, 10,000 requests on 300 spaces, d/s 0.6; optimum 5,757, LP bound 5,805) the
-same handover gave first fit 4,874, Yiju online 5,376 and Yiju online told the pools 5,441, while
-Yiju online with admission control serves 5,404 requests of its own choosing. Even told the pools,
-the online places only 94.5% of the optimum's requests: packing within pools is the bottleneck.
+same handover gave, before the re-pack, first fit 4,874, Yiju online 5,376 and Yiju online told
+the pools 5,441. With admission control, choosing its own requests, Yiju online serves 5,404
+requests without the re-pack and 5,445 with it.
 
-What this bench does not show is how far better placement would raise the online's own count.
-On the smaller day two tries changed nothing: re-packing the pool by the IP whenever the search
-found no room served 1,009, and choosing the pool with the most (or least) free room 1,006-1,012.
+Choosing the pool by the most (or least) free room, before the re-pack, served 1,006-1,012 of
+the smaller day's requests against 1,008-1,011.
 """
 
 from __future__ import annotations

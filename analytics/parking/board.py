@@ -95,6 +95,11 @@ class Board:
             out[row].append(self._ids[slot])
         return out
 
+    def around(self, columns: np.ndarray, arrival: int, departure: int) -> list[str]:
+        """Request ids of the bookings holding any minute of the stay on any of `columns`."""
+        held = np.unique(self.state[columns, self.cells(arrival, departure)])
+        return [self._ids[slot] for slot in held[held >= 0].tolist()]
+
     def slack(self, columns: np.ndarray, arrival: int, departure: int) -> tuple[np.ndarray, np.ndarray]:
         """Free minutes right before and after the stay on each of `columns` (it must fit there),
         up to the next booking or the edge of what any stay can reach."""

@@ -14,6 +14,9 @@
   at some minute of the stay stays that way however its bookings move: the search is not even
   started unless one of the request's pools has a free space at every minute (in a full car park
   this answers refusals at once, where the search would spend its whole effort in vain).
+- Exact re-packing (`repack`): when the search finds no way although a pool has room at every
+  minute, the movable bookings of that pool near the stay (up to `REPACK_MARGINS` minutes either
+  side) are laid out afresh with it by a small integer program, moving as few as possible.
 - Admission control (optional, `admission.Admission`): with a demand forecast, a request whose
   stay would hold space-time that the forecast's later requests need more (its bid-price cost
   exceeds one driver served) is refused although it fits.
@@ -31,6 +34,7 @@ from analytics.parking.board import Board
 from analytics.parking.eligibility import matrix
 from analytics.parking.model import BUFFER_MINUTES, Booking, Instance, Request, Space, refusal
 from analytics.parking.pools import amenities, pool
+from analytics.parking.repack import NEW, assign
 
 # How far the room-making search goes. Drivers served with admission control (2,000 requests,
 # demand/supply 1.0, seeds 1-3, three earlier days, the pooled LP's prices): depth 2 and effort 60
@@ -45,6 +49,17 @@ from analytics.parking.pools import amenities, pool
 # and 400, 84 s at 8 and 1,000 (836 s for 10,000 requests).
 DEPTH, EFFORT = 4, 400
 DEPTH_ADMITTED, EFFORT_ADMITTED = 8, 1_000
+# Which bookings an exact re-pack may move: those of the pool holding a minute within the widest
+# of these margins (minutes either side of the stay) where they make at most REPACK_VARIABLES
+# (booking, space) pairs; and how long HiGHS may take over it (LP and MIP together). Drivers
+# served with admission control, seed 1, without re-packing -> with it: 2,000 requests on 60
+# spaces, d/s 0.6: 1,011 -> 1,026; 2,000 on 300, d/s 1.0: 1,421 -> 1,423; 10,000 on 300, d/s
+# 0.6: 5,404 -> 5,445 and d/s 0.8: 5,346 -> 5,410 (about 700 re-packs a day, 40-50 s of HiGHS,
+# one in eight fitting). Capped at 80 bookings instead: 1,018 / 1,426 / 5,438 / 5,395; the whole
+# pool within 120 minutes, uncapped: 1,026 on the first, but up to 2 s a re-pack on 300 spaces.
+REPACK_MARGINS = (120, 60, 30, 0)
+REPACK_VARIABLES = 6_000
+REPACK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +82,9 @@ class OnlineAllocator:
         depth: int | None = None,
         effort: int | None = None,
         admission: Admission | None = None,
+        repack: bool = True,
     ) -> None:
+        """`repack`: try an exact re-pack before refusing (see the module's docstring)."""
         pools = [pool(s) for s in spaces]
         number = {p: k for k, p in enumerate(dict.fromkeys(pools))}
         self.board = Board(spaces, buffer, [number[p] for p in pools])
@@ -79,12 +96,14 @@ class OnlineAllocator:
         self.depth = (DEPTH_ADMITTED if admitted else DEPTH) if depth is None else depth
         self.effort = (EFFORT_ADMITTED if admitted else EFFORT) if effort is None else effort
         self.admission = admission
+        self.repack = repack
         self._requests: dict[str, Request] = {}  # movable unless bound
         self._known: Mapping[str, Request] = {}  # the same, of bookings added all at once
         self._bound: set[str] = set()
         self._allowed: dict[str, np.ndarray] = {}  # request id -> may use each space (when known)
         self._targets: dict[str, np.ndarray] = {}
         self._pool_columns = {p: np.flatnonzero(self.board.group == k) for p, k in number.items()}
+        self._group_columns = [self._pool_columns[p] for p in number]
         self._amenities = np.array([amenities(s) for s in self.spaces], dtype=bool)
         self._now: int | None = None
         self._budget = 0
@@ -158,15 +177,17 @@ class OnlineAllocator:
         effort: int | None = None,
         *,
         allowed: np.ndarray | None = None,
+        repack: bool = True,
     ) -> bool:
         """Whether `request` could be placed (moves included, admitted at `clock` if given);
         nothing changes. `effort` caps the room-making attempts (default: the allocator's);
-        `effort_left` tells what the search left of it. `allowed` as for `place`."""
+        `effort_left` tells what the search left of it. `allowed` as for `place`. `repack`: also
+        try an exact re-pack (if the allocator does)."""
         if clock is not None:
             allowed = self.worth(request, clock, allowed)
         if allowed is not None and not allowed.any():
             return False
-        placement, undo = self._search(request, now, allowed, effort)
+        placement, undo = self._search(request, now, allowed, effort, repack)
         if placement is not None:
             self._rollback(undo, 0)
             self._forget(request.id)
@@ -178,7 +199,12 @@ class OnlineAllocator:
         return max(0, self._budget)
 
     def _search(
-        self, request: Request, now: int | None, allowed: np.ndarray | None, effort: int | None = None
+        self,
+        request: Request,
+        now: int | None,
+        allowed: np.ndarray | None,
+        effort: int | None = None,
+        repack: bool = True,
     ) -> tuple[Placement | None, list[tuple[str, Booking | None]]]:
         if request.id in self.board.placed:
             raise ValueError(f"{request.id} is already booked")
@@ -190,13 +216,15 @@ class OnlineAllocator:
         self._stuck.clear()
         origin: dict[str, str] = {}  # where each booking taken up was before
         undo: list[tuple[str, Booking | None]] = []
-        if not self._room(request, np.flatnonzero(allowed)):
+        columns = np.flatnonzero(allowed)
+        if not self._room(request, columns):
             self._forget(request.id)
             return None, []
-        if not self._fit(request, np.flatnonzero(allowed), self.depth, {request.id}, undo, origin):
+        if not self._fit(request, columns, self.depth, {request.id}, undo, origin):
             self._rollback(undo, 0)
-            self._forget(request.id)
-            return None, []
+            if not (repack and self.repack and self._repack(request, columns, undo, origin)):
+                self._forget(request.id)
+                return None, []
         now_at = {rid: self.board.placed[rid][1] for rid in origin}
         moves = [b for rid, b in now_at.items() if b.space_id != origin[rid]]
         return Placement(self.board.placed[request.id][1], moves), undo
@@ -206,6 +234,67 @@ class OnlineAllocator:
         can place the request otherwise)."""
         groups = np.unique(self.board.group[columns]).tolist()
         return any(self.board.covered(g, request.arrival, request.departure) for g in groups)
+
+    def _repack(
+        self,
+        request: Request,
+        columns: np.ndarray,
+        undo: list[tuple[str, Booking | None]],
+        origin: dict[str, str],
+    ) -> bool:
+        """Lay the movable bookings near the stay out afresh with it, pool by pool, until one
+        takes it (`repack.assign`); on failure nothing has changed."""
+        board = self.board
+        a, d = request.arrival, request.departure
+        for g in np.unique(board.group[columns]).tolist():
+            if not board.covered(g, a, d):
+                continue
+            own = columns[board.group[columns] == g]
+            movable = self._near(request, self._group_columns[g])
+            stays: list[tuple[str, int, int, np.ndarray]] = []
+            current = []
+            for r in movable:
+                b = board.placed[r][1]
+                origin.setdefault(r, b.space_id)
+                stays.append((r, b.arrival, b.departure, self._movable_to(r, origin[r])))
+                current.append(board.column[b.space_id])
+                self._take(r, undo)
+            stays.append((request.id, a, d, own))
+            current.append(NEW)
+            spans = [board.cells(arrival, departure) for _, arrival, departure, _ in stays]
+            layout = assign(
+                np.array([c.start for c in spans], dtype=np.int64),
+                np.array([c.stop for c in spans], dtype=np.int64),
+                [t[board.free(t, arrival, departure)] for _, arrival, departure, t in stays],
+                np.array(current, dtype=np.intp),
+                REPACK_SECONDS,
+            )
+            if layout is None:
+                self._rollback(undo, 0)
+                continue
+            for (r, arrival, departure, _), j in zip(stays, layout.tolist(), strict=True):
+                self._put(Booking(r, self.spaces[j].id, arrival, departure), undo)
+            return True
+        return False
+
+    def _near(self, request: Request, columns: np.ndarray) -> list[str]:
+        """The movable bookings on `columns` within the widest of REPACK_MARGINS around the stay
+        where they could go to at most REPACK_VARIABLES (booking, space) pairs in all (the
+        narrowest however many). A booking its request may not have where it is (a stay running
+        past the engine's frame) stays put: the layout could not keep it there."""
+        movable: list[str] = []
+        for margin in REPACK_MARGINS:
+            near = self.board.around(columns, request.arrival - margin, request.departure + margin)
+            movable, pairs = [], 0
+            for r in near:
+                if self._movable(r, {request.id}):
+                    targets = self._movable_to(r, self.board.placed[r][1].space_id)
+                    if self.board.column[self.board.placed[r][1].space_id] in targets:
+                        movable.append(r)
+                        pairs += len(targets)
+            if pairs <= REPACK_VARIABLES:
+                break
+        return movable
 
     def _forget(self, request_id: str) -> None:
         self._requests.pop(request_id, None)
@@ -343,13 +432,15 @@ class OnlineAllocator:
                 self.board.put(taken)
 
 
-def allocate(instance: Instance, history: Sequence[Sequence[Request]] = (), **options: int) -> list[Booking]:
+def allocate(
+    instance: Instance, history: Sequence[Sequence[Request]] = (), *, repack: bool = True
+) -> list[Booking]:
     """The online allocator over the instance's requests, in order, all made before the day
     (so no booking is bound while the requests come in). With `history` (earlier days' requests,
     each day's in booking order) it forecasts demand and controls admission, the clock being the
-    share of the requests in before each."""
+    share of the requests in before each. `repack`: as for `OnlineAllocator`."""
     control = admission_control(instance, history)
-    allocator = OnlineAllocator(instance.spaces, instance.buffer, **options, admission=control)
+    allocator = OnlineAllocator(instance.spaces, instance.buffer, admission=control, repack=repack)
     allowed = matrix(instance.spaces, instance.requests)
     n = len(instance.requests)
     for i, r in enumerate(instance.requests):
@@ -437,7 +528,8 @@ def alternatives(
     The shifts share one search's room-making effort: a stay that fits a free space is always
     found, one that needs bookings moved only while the effort lasts. Each shift with its own
     effort made a refusal cost up to 48 searches (seconds in a full car park), where a
-    booking costs one."""
+    booking costs one. For the same reason they skip the exact re-pack, so a stay only it could
+    fit is not offered."""
     found: list[tuple[int, int]] = []
     effort = allocator.effort
     shifts = sorted(range(-(reach // step), reach // step + 1), key=lambda k: (abs(k), k))
@@ -448,7 +540,7 @@ def alternatives(
     ]
     allowed = matrix(allocator.spaces, stays)  # one call for all: it was most of a refusal's time
     for shifted, may in zip(stays, allowed, strict=True):
-        fits = allocator.fits(shifted, now, clock, effort=effort, allowed=may)
+        fits = allocator.fits(shifted, now, clock, effort=effort, allowed=may, repack=False)
         effort = allocator.effort_left
         if fits:
             found.append((shifted.arrival, shifted.departure))

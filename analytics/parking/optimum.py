@@ -122,7 +122,7 @@ def _greedy(
 ) -> list[Booking]:
     """The fixed bookings (and `first`, as they are), then the other requests shortest stay first,
     each placed by the online allocator: the optimum counts requests, so short stays pay."""
-    allocator = OnlineAllocator(instance.spaces, instance.buffer, depth=1)
+    allocator = OnlineAllocator(instance.spaces, instance.buffer, depth=1, repack=False)
     index = {r.id: i for i, r in enumerate(instance.requests)}
     for b in [*fixed, *first]:
         allocator.add_existing(b, bound=False, request=instance.requests[index[b.request_id]])

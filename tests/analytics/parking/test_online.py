@@ -73,7 +73,7 @@ def test_moves_reach_two_levels() -> None:
     a, b = Request("a", 600, 720), Request("b", 640, 690)
     e = Request("e", 650, 680, energy_kwh=2.0, max_walk_m=100)
     for depth, moved in ((2, [Booking("a", "c2", 600, 720), Booking("b", "c3", 640, 690)]), (1, None)):
-        allocator = online.OnlineAllocator(spaces, buffer=0, depth=depth)
+        allocator = online.OnlineAllocator(spaces, buffer=0, depth=depth, repack=False)
         allocator.add_existing(Booking("a", "c1", 600, 720), bound=False, request=a)
         allocator.add_existing(Booking("b", "c2", 640, 690), bound=False, request=b)
         placement = allocator.place(e)
@@ -153,7 +153,8 @@ def test_a_search_without_effort_left_still_finds_free_room_but_moves_nothing() 
     allocator = online.OnlineAllocator([plain("a"), plain("b", ((0, 700),))], buffer=0)
     allocator.add_existing(Booking("x", "a", 600, 700), bound=False, request=Request("x", 600, 700))
     late = Request("r", 650, 800)  # only "a" is open until 800; x could move to "b"
-    assert not allocator.fits(late, effort=0)
+    assert not allocator.fits(late, effort=0, repack=False)
+    assert allocator.fits(late, effort=0)  # the exact re-pack spends none of the search's effort
     assert allocator.fits(late) and allocator.effort_left == allocator.effort - 1
     assert allocator.fits(Request("s", 0, 100), effort=0)  # a free space takes no effort
 
@@ -171,3 +172,45 @@ def test_a_full_car_park_refuses_without_trying_moves() -> None:
     assert allocator.place(Request("r", 620, 680)) is None
     assert allocator.effort_left == allocator.effort
     assert allocator.place(Request("s", 600, 640)) is not None  # b is free then: x moves or s takes b
+
+
+def test_the_exact_re_pack_finds_what_the_search_does_not_reach() -> None:
+    # as in test_moves_reach_two_levels, at depth 1: the search moves a off c1 but finds no
+    # room for it; laid out afresh, a goes to c2 and b to c3
+    spaces = [charger("c1"), Space("c2", SpaceKind.PUBLIC, DAY, x=500, charger_kw=7.0),
+              Space("c3", SpaceKind.PUBLIC, ((0, 700),), x=500, charger_kw=7.0)]  # fmt: skip
+    a, b = Request("a", 600, 720), Request("b", 640, 690)
+    e = Request("e", 650, 680, energy_kwh=2.0, max_walk_m=100)
+    allocator = online.OnlineAllocator(spaces, buffer=0, depth=1)
+    allocator.add_existing(Booking("a", "c1", 600, 720), bound=False, request=a)
+    allocator.add_existing(Booking("b", "c2", 640, 690), bound=False, request=b)
+    placement = allocator.place(e)
+    assert placement is not None and placement.booking == Booking("e", "c1", 650, 680)
+    assert sorted(placement.moves, key=str) == [Booking("a", "c2", 600, 720), Booking("b", "c3", 640, 690)]
+    assert allocator.bookings["b"].space_id == "c3"
+    # b bound to c2: nothing else can take a, and a refusal changes nothing
+    bound = online.OnlineAllocator(spaces, buffer=0, depth=1)
+    bound.add_existing(Booking("a", "c1", 600, 720), bound=False, request=a)
+    bound.add_existing(Booking("b", "c2", 640, 690), bound=True)
+    assert bound.place(e) is None
+    assert {r: bk.space_id for r, bk in bound.bookings.items()} == {"a": "c1", "b": "c2"}
+
+
+def test_a_booking_that_cannot_move_does_not_stop_a_re_pack_around_it() -> None:
+    # the same at the edge of the engine's frame: c on c2 runs past it, so its request may use no
+    # space the engine knows, and it stays where it is while a and b are laid out around it
+    frame = ((0, 1000),)
+    spaces = [charger("c1", frame), Space("c2", SpaceKind.PUBLIC, frame, x=500, charger_kw=7.0),
+              Space("c3", SpaceKind.PUBLIC, ((0, 700),), x=500, charger_kw=7.0)]  # fmt: skip
+    allocator = online.OnlineAllocator(spaces, buffer=0, depth=1)
+    for rid, space, arrival, departure in (
+        ("a", "c1", 600, 720),
+        ("b", "c2", 640, 690),
+        ("c", "c2", 750, 1100),
+    ):
+        allocator.add_existing(
+            Booking(rid, space, arrival, departure), bound=False, request=Request(rid, arrival, departure)
+        )
+    placement = allocator.place(Request("e", 650, 680, energy_kwh=2.0, max_walk_m=100))
+    assert placement is not None
+    assert sorted(placement.moves, key=str) == [Booking("a", "c2", 600, 720), Booking("b", "c3", 640, 690)]
