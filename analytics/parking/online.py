@@ -53,10 +53,12 @@ DEPTH_ADMITTED, EFFORT_ADMITTED = 8, 1_000
 # of these margins (minutes either side of the stay) where they make at most REPACK_VARIABLES
 # (booking, space) pairs; and how long HiGHS may take over it (LP and MIP together). Drivers
 # served with admission control, seed 1, without re-packing -> with it: 2,000 requests on 60
-# spaces, d/s 0.6: 1,011 -> 1,026; 2,000 on 300, d/s 1.0: 1,421 -> 1,423; 10,000 on 300, d/s
-# 0.6: 5,404 -> 5,445 and d/s 0.8: 5,346 -> 5,410 (about 700 re-packs a day, 40-50 s of HiGHS,
-# one in eight fitting). Capped at 80 bookings instead: 1,018 / 1,426 / 5,438 / 5,395; the whole
-# pool within 120 minutes, uncapped: 1,026 on the first, but up to 2 s a re-pack on 300 spaces.
+# spaces, d/s 0.6: 1,011 -> 1,026; 2,000 on 300, d/s 1.0: 1,421 -> 1,423 and d/s 1.5: 1,071 ->
+# 1,077; 10,000 on 300, d/s 0.6: 5,404 -> 5,445, d/s 0.8: 5,346 -> 5,410 and d/s 1.0: 5,104 ->
+# 5,167 (500-700 re-packs a day, 40-50 s of HiGHS, one in eight to one in five fitting). Capped
+# at 80 bookings instead: 1,018 (2,000 on 60), 1,426 (2,000 on 300, d/s 1.0), 5,438 and 5,395
+# (10,000, d/s 0.6 and 0.8). The whole pool within 120 minutes, uncapped: 1,026 on 2,000 on 60,
+# but up to 2 s a re-pack on 300 spaces.
 REPACK_MARGINS = (120, 60, 30, 0)
 REPACK_VARIABLES = 6_000
 REPACK_SECONDS = 1.0
