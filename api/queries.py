@@ -291,7 +291,8 @@ class PARKING:
         FROM parking_supply_changes x JOIN parking_spaces s ON s.id = x.space_id
         WHERE s.community_id = %s AND x.during && tstzrange(%s, %s)"""
     live_bookings: Final = """
-        SELECT id, space_id, arrival, departure, status, bound, requester, ev, energy_kwh, accessible, large
+        SELECT id, space_id, arrival, departure, status, bound, requester, ev, energy_kwh, accessible, large,
+               lat, lon, max_walk_m
         FROM parking_bookings
         WHERE community_id = %s AND status IN ('booked', 'checked_in') AND occupied && tstzrange(%s, %s)"""
     # what drivers asked for (booked, whatever became of it, or refused) with arrivals in a range:
@@ -311,10 +312,10 @@ class PARKING:
         SELECT id, request_hash FROM parking_bookings WHERE api_key_id = %s AND idempotency_key = %s"""
     insert: Final = """
         INSERT INTO parking_bookings (code, community_id, space_id, requester, plate_hash, ev, energy_kwh,
-            accessible, large, arrival, departure, occupied, price, bound, api_key_id, idempotency_key,
-            request_hash)
+            accessible, large, lat, lon, max_walk_m, arrival, departure, occupied, price, bound, api_key_id,
+            idempotency_key, request_hash)
         VALUES (%(code)s, %(community)s, %(space)s, %(requester)s, %(plate_hash)s, %(ev)s, %(energy_kwh)s,
-            %(accessible)s, %(large)s, %(arrival)s, %(departure)s,
+            %(accessible)s, %(large)s, %(lat)s, %(lon)s, %(max_walk_m)s, %(arrival)s, %(departure)s,
             tstzrange(%(arrival)s - make_interval(mins => %(buffer)s),
                       %(departure)s + make_interval(mins => %(buffer)s)),
             %(price)s, %(bound)s, %(key)s, %(idempotency_key)s, %(hash)s)
@@ -366,8 +367,8 @@ class PARKING:
     bump_supply: Final = "UPDATE parking_spaces SET supply_version = supply_version + 1 WHERE id = %s"
     # bookings on a space from %s on that have not started: the ones a change of supply may displace
     pending_on_space: Final = """
-        SELECT id, community_id, space_id, requester, ev, energy_kwh, accessible, large, arrival,
-               departure, price::float8 AS price
+        SELECT id, community_id, space_id, requester, ev, energy_kwh, accessible, large, lat, lon,
+               max_walk_m, arrival, departure, price::float8 AS price
         FROM parking_bookings
         WHERE space_id = %s AND status = 'booked' AND departure > %s ORDER BY arrival"""
     reassign: Final = """
@@ -449,7 +450,8 @@ class PARKING_LIVE:
     # the bookings on a held space that begin soon and have not been dealt with
     next_on_space: Final = """
         SELECT b.id, b.community_id, b.space_id, b.requester, b.ev, b.energy_kwh, b.accessible, b.large,
-               b.arrival, b.departure, c.lat AS community_lat, c.lon AS community_lon
+               b.lat, b.lon, b.max_walk_m, b.arrival, b.departure, c.lat AS community_lat,
+               c.lon AS community_lon
         FROM parking_bookings b JOIN communities c ON c.id = b.community_id
         WHERE b.space_id = %(space)s AND b.status = 'booked' AND lower(b.occupied) <= %(now)s + %(ahead)s
           AND b.notice IS DISTINCT FROM 'at_risk:overstay'

@@ -23,8 +23,7 @@ OUTSIDE = -2
 class Board:
     """The bookings on `spaces`; a booking holds [arrival - buffer, departure + buffer)."""
 
-    def __init__(self, spaces: Sequence[Space], buffer: int, groups: Sequence[int] | None = None) -> None:
-        """`groups`: a group number per space (default: all in group 0), for `covered`."""
+    def __init__(self, spaces: Sequence[Space], buffer: int) -> None:
         self.spaces = tuple(spaces)
         self.buffer = buffer
         self.column = {s.id: j for j, s in enumerate(self.spaces)}
@@ -36,7 +35,6 @@ class Board:
             for lo, hi in s.windows:
                 self._open[j, lo - buffer - self.t0 : hi + buffer - self.t0] = FREE
         self.state = self._open.copy()
-        self.group = np.zeros(len(self.spaces), dtype=np.intp) if groups is None else np.asarray(groups)
         self.placed: dict[str, tuple[int, Booking]] = {}  # request id -> (slot, booking)
         self._ids: list[str] = []  # slot -> request id
         self._recount()
@@ -48,14 +46,8 @@ class Board:
         self.held = np.zeros((len(self.spaces), self.state.shape[1] + 1), dtype=np.int32)
         if self.placed:
             np.cumsum(self.state >= 0, axis=1, dtype=np.int32, out=self.held[:, 1:])
-        # free_in[g, c]: spaces of group g free at cell c
-        free = self.state == FREE
-        self.free_in = np.stack(
-            [
-                free[self.group == g].sum(axis=0, dtype=np.int32)
-                for g in range(int(self.group.max(initial=0)) + 1)
-            ]
-        )
+        # free_in[c]: spaces free at cell c
+        self.free_in = (self.state == FREE).sum(axis=0, dtype=np.int32)
 
     def cells(self, arrival: int, departure: int) -> slice:
         """The columns of the minutes a stay holds, clipped to the board."""
@@ -71,10 +63,10 @@ class Board:
         """Whether cells [starts[k], stops[k]) of space columns[k] are free, for every k."""
         return self.held[columns, stops] == self.held[columns, starts]
 
-    def covered(self, group: int, arrival: int, departure: int) -> bool:
-        """Whether at every minute of the stay some space of the group is free (not necessarily
-        the same one throughout)."""
-        free = self.free_in[group, self.cells(arrival, departure)]
+    def covered(self, arrival: int, departure: int) -> bool:
+        """Whether at every minute of the stay some space is free (not necessarily the same one
+        throughout)."""
+        free = self.free_in[self.cells(arrival, departure)]
         return free.size == 0 or bool(free.min() > 0)
 
     def blockers(self, column: int, arrival: int, departure: int) -> list[str]:
@@ -110,7 +102,7 @@ class Board:
 
     def put(self, booking: Booking) -> None:
         j, cells, was_free = self._claim(booking)
-        self.free_in[self.group[j], cells] -= was_free
+        self.free_in[cells] -= was_free
         self._count(j, cells, 1)
 
     def put_all(self, bookings: Iterable[Booking]) -> None:
@@ -147,7 +139,7 @@ class Board:
         _, booking = self.placed.pop(request_id)
         j, cells = self.column[booking.space_id], self.cells(booking.arrival, booking.departure)
         self.state[j, cells] = self._open[j, cells]
-        self.free_in[self.group[j], cells] += self._open[j, cells] == FREE
+        self.free_in[cells] += self._open[j, cells] == FREE
         self._count(j, cells, -1)
         return booking
 

@@ -1,6 +1,6 @@
 """The allocation problem as an integer program over space types, and concrete spaces from its answer.
 
-Spaces are grouped into types (`pools.types`: same pool and amenities, same eligible requests), so
+Spaces are grouped into types (`pools.types`: same tariff and amenities, same eligible requests), so
 a variable says "request i goes to type t" and a type only needs enough free spaces at every
 moment. For intervals that is exact: at most c of them overlap at any point if and only if they
 can be coloured with c spaces (interval graphs are perfect), and colouring greedily by start time
@@ -27,7 +27,7 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, mi
 from scipy.sparse import coo_array
 
 from analytics.parking.model import Booking, Instance, PriceRule, price
-from analytics.parking.pools import pool, types
+from analytics.parking.pools import types
 
 TIE_BREAK = 0.5  # the whole tie-break objective stays below this
 IPM_TOLERANCE = 1e-5
@@ -56,17 +56,14 @@ class Model:
 
 
 def build(instance: Instance, allowed: np.ndarray, fixed: Iterable[Booking] = ()) -> Model:
-    """The model; `fixed` bookings must be accepted, on a type of their pool."""
+    """The model; `fixed` bookings must be accepted (on any space they may use: `pools`)."""
     spaces, requests, buffer = instance.spaces, instance.requests, instance.buffer
     groups = types(spaces, allowed)
     by_type = allowed[:, [g[0] for g in groups]]
     must = np.zeros(len(requests), dtype=bool)
     index = {r.id: i for i, r in enumerate(requests)}
-    type_pool = [pool(spaces[g[0]]) for g in groups]
-    space_pool = {s.id: pool(s) for s in spaces}
     for b in fixed:
         must[index[b.request_id]] = True
-        by_type[index[b.request_id]] &= np.array([p == space_pool[b.space_id] for p in type_pool])
     ri, ti = np.nonzero(by_type)
     lo = np.array([r.arrival - buffer for r in requests], dtype=np.int64)[ri]
     hi = np.array([r.departure + buffer for r in requests], dtype=np.int64)[ri]

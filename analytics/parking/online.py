@@ -5,18 +5,18 @@
   for long stays.
 - Scarcity: a driver who needs no charger, accessible or large space gets one only when nothing
   else is free.
-- Late binding: a booking promises a pool (`pools.pool`: kind and price), not a space. Until
-  `bind_lead` minutes before its arrival it may move to another space of its pool that its request
-  may use (so still with whatever it needs). When nothing is free for a new request, the allocator
-  looks for such moves that make room: bookings in the way go elsewhere directly or by moving
-  what is in their way, `depth` levels deep (a bounded search, `effort` spaces tried). An accepted
-  request is never dropped. Moves keep a booking's times and pool, so a pool with no free space
-  at some minute of the stay stays that way however its bookings move: the search is not even
-  started unless one of the request's pools has a free space at every minute (in a full car park
-  this answers refusals at once, where the search would spend its whole effort in vain).
-- Exact re-packing (`repack`): when the search finds no way although a pool has room at every
-  minute, the movable bookings of that pool near the stay (up to `REPACK_MARGINS` minutes either
-  side) are laid out afresh with it by a small integer program, moving as few as possible.
+- Late binding: a booking promises its stay at the price quoted and what the driver asked for
+  (`pools`), not a space. Until `bind_lead` minutes before its arrival it may move to any other
+  space its request may use. When nothing is free for a new request, the allocator looks for
+  such moves that make room: bookings in the way go elsewhere directly or by moving what is in
+  their way, `depth` levels deep (a bounded search, `effort` spaces tried). An accepted request
+  is never dropped. Moves keep a booking's times, so a minute at which no space is free stays so
+  however bookings move: the search is not even started unless some space is free at every
+  minute of the stay (in a full car park this answers refusals at once, where the search would
+  spend its whole effort in vain).
+- Exact re-packing (`repack`): when the search finds no way although there is room at every
+  minute, the movable bookings near the stay (up to `REPACK_MARGINS` minutes either side) are laid
+  out afresh with it by a small integer program, moving as few as possible.
 - Admission control (optional, `admission.Admission`): with a demand forecast, a request whose
   stay would hold space-time that the forecast's later requests need more (its bid-price cost
   exceeds one driver served) is refused although it fits.
@@ -33,7 +33,7 @@ from analytics.parking.admission import Admission, forecast, resources
 from analytics.parking.board import Board
 from analytics.parking.eligibility import matrix
 from analytics.parking.model import BUFFER_MINUTES, Booking, Instance, Request, Space, refusal
-from analytics.parking.pools import amenities, pool
+from analytics.parking.pools import amenities
 from analytics.parking.repack import NEW, assign
 
 # How far the room-making search goes. Drivers served with admission control (2,000 requests,
@@ -49,9 +49,10 @@ from analytics.parking.repack import NEW, assign
 # and 400, 84 s at 8 and 1,000 (836 s for 10,000 requests).
 DEPTH, EFFORT = 4, 400
 DEPTH_ADMITTED, EFFORT_ADMITTED = 8, 1_000
-# Which bookings an exact re-pack may move: those of the pool holding a minute within the widest
-# of these margins (minutes either side of the stay) where they make at most REPACK_VARIABLES
-# (booking, space) pairs; and how long HiGHS may take over it (LP and MIP together). Drivers
+# Which bookings an exact re-pack may move: those holding a minute within the widest of these
+# margins (minutes either side of the stay) where they make at most REPACK_VARIABLES (booking,
+# space) pairs; and how long HiGHS may take over it (LP and MIP together). Measured when moves
+# kept a booking's pool (kind and price rule), so a re-pack took that pool's bookings: drivers
 # served with admission control, seed 1, without re-packing -> with it: 2,000 requests on 60
 # spaces, d/s 0.6: 1,011 -> 1,026; 2,000 on 300, d/s 1.0: 1,421 -> 1,423 and d/s 1.5: 1,071 ->
 # 1,077; 10,000 on 300, d/s 0.6: 5,404 -> 5,445, d/s 0.8: 5,346 -> 5,410 and d/s 1.0: 5,104 ->
@@ -87,9 +88,7 @@ class OnlineAllocator:
         repack: bool = True,
     ) -> None:
         """`repack`: try an exact re-pack before refusing (see the module's docstring)."""
-        pools = [pool(s) for s in spaces]
-        number = {p: k for k, p in enumerate(dict.fromkeys(pools))}
-        self.board = Board(spaces, buffer, [number[p] for p in pools])
+        self.board = Board(spaces, buffer)
         self.spaces = self.board.spaces
         self.bind_lead = bind_lead
         # levels of moves (1 moves what is in the way, 2 also what is in theirs) and room-making
@@ -104,8 +103,6 @@ class OnlineAllocator:
         self._bound: set[str] = set()
         self._allowed: dict[str, np.ndarray] = {}  # request id -> may use each space (when known)
         self._targets: dict[str, np.ndarray] = {}
-        self._pool_columns = {p: np.flatnonzero(self.board.group == k) for p, k in number.items()}
-        self._group_columns = [self._pool_columns[p] for p in number]
         self._amenities = np.array([amenities(s) for s in self.spaces], dtype=bool)
         self._now: int | None = None
         self._budget = 0
@@ -219,7 +216,7 @@ class OnlineAllocator:
         origin: dict[str, str] = {}  # where each booking taken up was before
         undo: list[tuple[str, Booking | None]] = []
         columns = np.flatnonzero(allowed)
-        if not self._room(request, columns):
+        if not self.board.covered(request.arrival, request.departure):  # no moves could help
             self._forget(request.id)
             return None, []
         if not self._fit(request, columns, self.depth, {request.id}, undo, origin):
@@ -231,12 +228,6 @@ class OnlineAllocator:
         moves = [b for rid, b in now_at.items() if b.space_id != origin[rid]]
         return Placement(self.board.placed[request.id][1], moves), undo
 
-    def _room(self, request: Request, columns: np.ndarray) -> bool:
-        """Whether some pool of `columns` has a free space at every minute of the stay (no moves
-        can place the request otherwise)."""
-        groups = np.unique(self.board.group[columns]).tolist()
-        return any(self.board.covered(g, request.arrival, request.departure) for g in groups)
-
     def _repack(
         self,
         request: Request,
@@ -244,53 +235,47 @@ class OnlineAllocator:
         undo: list[tuple[str, Booking | None]],
         origin: dict[str, str],
     ) -> bool:
-        """Lay the movable bookings near the stay out afresh with it, pool by pool, until one
-        takes it (`repack.assign`); on failure nothing has changed."""
+        """Lay the movable bookings near the stay out afresh with it (`repack.assign`); on
+        failure nothing has changed."""
         board = self.board
-        a, d = request.arrival, request.departure
-        for g in np.unique(board.group[columns]).tolist():
-            if not board.covered(g, a, d):
-                continue
-            own = columns[board.group[columns] == g]
-            movable = self._near(request, self._group_columns[g])
-            stays: list[tuple[str, int, int, np.ndarray]] = []
-            current = []
-            for r in movable:
-                b = board.placed[r][1]
-                origin.setdefault(r, b.space_id)
-                stays.append((r, b.arrival, b.departure, self._movable_to(r, origin[r])))
-                current.append(board.column[b.space_id])
-                self._take(r, undo)
-            stays.append((request.id, a, d, own))
-            current.append(NEW)
-            spans = [board.cells(arrival, departure) for _, arrival, departure, _ in stays]
-            layout = assign(
-                np.array([c.start for c in spans], dtype=np.int64),
-                np.array([c.stop for c in spans], dtype=np.int64),
-                [t[board.free(t, arrival, departure)] for _, arrival, departure, t in stays],
-                np.array(current, dtype=np.intp),
-                REPACK_SECONDS,
-            )
-            if layout is None:
-                self._rollback(undo, 0)
-                continue
-            for (r, arrival, departure, _), j in zip(stays, layout.tolist(), strict=True):
-                self._put(Booking(r, self.spaces[j].id, arrival, departure), undo)
-            return True
-        return False
+        stays: list[tuple[str, int, int, np.ndarray]] = []
+        current = []
+        for r in self._near(request):
+            b = board.placed[r][1]
+            origin.setdefault(r, b.space_id)
+            stays.append((r, b.arrival, b.departure, self._movable_to(r)))
+            current.append(board.column[b.space_id])
+            self._take(r, undo)
+        stays.append((request.id, request.arrival, request.departure, columns))
+        current.append(NEW)
+        spans = [board.cells(arrival, departure) for _, arrival, departure, _ in stays]
+        layout = assign(
+            np.array([c.start for c in spans], dtype=np.int64),
+            np.array([c.stop for c in spans], dtype=np.int64),
+            [t[board.free(t, arrival, departure)] for _, arrival, departure, t in stays],
+            np.array(current, dtype=np.intp),
+            REPACK_SECONDS,
+        )
+        if layout is None:
+            self._rollback(undo, 0)
+            return False
+        for (r, arrival, departure, _), j in zip(stays, layout.tolist(), strict=True):
+            self._put(Booking(r, self.spaces[j].id, arrival, departure), undo)
+        return True
 
-    def _near(self, request: Request, columns: np.ndarray) -> list[str]:
-        """The movable bookings on `columns` within the widest of REPACK_MARGINS around the stay
-        where they could go to at most REPACK_VARIABLES (booking, space) pairs in all (the
-        narrowest however many). A booking its request may not have where it is (a stay running
-        past the engine's frame) stays put: the layout could not keep it there."""
+    def _near(self, request: Request) -> list[str]:
+        """The movable bookings within the widest of REPACK_MARGINS around the stay where they
+        could go to at most REPACK_VARIABLES (booking, space) pairs in all (the narrowest however
+        many). A booking its request may not have where it is (a stay running past the engine's
+        frame) stays put: the layout could not keep it there."""
         movable: list[str] = []
+        everywhere = np.arange(len(self.spaces))
         for margin in REPACK_MARGINS:
-            near = self.board.around(columns, request.arrival - margin, request.departure + margin)
+            near = self.board.around(everywhere, request.arrival - margin, request.departure + margin)
             movable, pairs = [], 0
             for r in near:
                 if self._movable(r, {request.id}):
-                    targets = self._movable_to(r, self.board.placed[r][1].space_id)
+                    targets = self._movable_to(r)
                     if self.board.column[self.board.placed[r][1].space_id] in targets:
                         movable.append(r)
                         pairs += len(targets)
@@ -327,7 +312,7 @@ class OnlineAllocator:
             for j, blockers in zip(columns.tolist(), self.board.holders(columns, a, d), strict=True)
             if all(self._movable(b, touched) and b not in self._stuck for b in blockers)
         ]
-        room = self._rooms({b for _, blockers in scan for b in blockers}, origin)
+        room = self._rooms({b for _, blockers in scan for b in blockers})
         for j, blockers in scan:
             direct = all(room[b] for b in blockers)
             if direct or depth > 1:
@@ -360,9 +345,9 @@ class OnlineAllocator:
         undo: list[tuple[str, Booking | None]],
         origin: dict[str, str],
     ) -> bool:
-        """Put a booking taken off its space elsewhere in its pool."""
+        """Put a booking taken off its space elsewhere."""
         request = self._request(request_id)
-        if self._fit(request, self._movable_to(request_id, origin[request_id]), depth, touched, undo, origin):
+        if self._fit(request, self._movable_to(request_id), depth, touched, undo, origin):
             return True
         self._stuck.add(request_id)
         return False
@@ -387,12 +372,12 @@ class OnlineAllocator:
         arrival = self.board.placed[request_id][1].arrival
         return self._now is None or arrival - self.bind_lead > self._now
 
-    def _rooms(self, request_ids: set[str], origin: dict[str, str]) -> dict[str, bool]:
+    def _rooms(self, request_ids: set[str]) -> dict[str, bool]:
         """Whether each booking could move somewhere free as things stand (one numpy call for
         all). Bookings in the way of one stay on one space never overlap each other, so each can
         be judged on its own."""
         ids = sorted(request_ids)
-        targets = [self._movable_to(r, origin.get(r, self.board.placed[r][1].space_id)) for r in ids]
+        targets = [self._movable_to(r) for r in ids]
         spans = [self.board.cells(b.arrival, b.departure) for b in (self.board.placed[r][1] for r in ids)]
         sizes = np.array([len(t) for t in targets], dtype=int)
         if sizes.sum() == 0:
@@ -407,15 +392,13 @@ class OnlineAllocator:
         found[some] = np.add.reduceat(ok, (np.cumsum(sizes) - sizes)[some])
         return dict(zip(ids, (found > 0).tolist(), strict=True))
 
-    def _movable_to(self, request_id: str, space_id: str) -> np.ndarray:
-        """Spaces of the booking's pool its request may use."""
+    def _movable_to(self, request_id: str) -> np.ndarray:
+        """The spaces the booking's request may use."""
         if request_id not in self._targets:
-            same = self._pool_columns[pool(self.spaces[self.board.column[space_id]])]
-            if request_id in self._allowed:
-                self._targets[request_id] = same[self._allowed[request_id][same]]
-            else:
-                may = matrix([self.spaces[j] for j in same], [self._request(request_id)])[0]
-                self._targets[request_id] = same[may]
+            allowed = self._allowed.get(request_id)
+            if allowed is None:
+                allowed = matrix(self.spaces, [self._request(request_id)])[0]
+            self._targets[request_id] = np.flatnonzero(allowed)
         return self._targets[request_id]
 
     def _put(self, booking: Booking, undo: list[tuple[str, Booking | None]]) -> None:

@@ -67,7 +67,7 @@ def solve(
     instance: Instance, *, time_limit: float = 60.0, fixed: Iterable[Booking] = (), lp: bool = True
 ) -> Optimum:
     """Accept as many of the instance's requests as possible. `fixed` bookings must stay accepted,
-    in their pool (their space may change). `lp`: also solve the LP relaxation."""
+    on any space they may use. `lp`: also solve the LP relaxation."""
     started = time.perf_counter()
     kept = list(fixed)
     allowed = matrix(instance.spaces, instance.requests)

@@ -258,12 +258,12 @@ def _held_until_next(placed: list[Booking]) -> list[Booking]:
 
 
 def booking_request(row: dict[str, Any], frame: Frame, community: Community) -> Request:
-    """The request a booking row was made for. Where the driver was headed is not kept: a moved
-    booking stays in its pool, not near a point."""
+    """The request a booking row was made for, so that a move keeps what the driver asked for
+    (not the price cap: the price quoted stays on the booking, wherever it moves)."""
     return to_request(
         str(row["id"]), frame, community, arrival=row["arrival"], departure=row["departure"],
         requester=row["requester"], ev=row["ev"], energy_kwh=row["energy_kwh"], accessible=row["accessible"],
-        large=row["large"],
+        large=row["large"], lat=row["lat"], lon=row["lon"], max_walk_m=row["max_walk_m"],
     )  # fmt: skip
 
 

@@ -255,6 +255,30 @@ def test_a_booking_not_yet_bound_moves_to_make_room(
         assert log == [("moved", before[moved[0]], after[moved[0]])]
 
 
+@pytest.mark.parametrize("walk", [None, 50.0])
+def test_a_booking_moves_to_another_kind_of_space_at_its_quoted_price_within_its_walk(
+    client: TestClient, tenants: Tenants, conn: psycopg.Connection, walk: float | None
+) -> None:
+    with lot(conn, tenants, spaces=0) as place:
+        here = {"lat": 30.7, "lon": 111.3}
+        cheap = add_space(conn, place.community, space_type="resident", price_rule={"per_hour": 2.0}, **here)
+        limit = {} if walk is None else here | {"max_walk_m": walk}
+        first = book(client, place, tomorrow(9), tomorrow(12), **limit)
+        assert first.status_code == 201, first.text
+        assert (first.json()["space_id"], first.json()["price"]) == (cheap, 6.0)  # 3 h at 2 yuan/h
+        # a public space 1.1 km away at 8 yuan/h; a driver who will walk 50 m needs the cheap one
+        dear = add_space(conn, place.community, price_rule={"per_hour": 8.0}, lat=30.71, lon=111.3)
+        near = book(client, place, tomorrow(10), tomorrow(11), **here, max_walk_m=50.0)
+        after = client.get(f"/v1/parking/bookings/{first.json()['id']}", headers=place.app).json()
+        if walk is None:  # the first driver named no limit: their booking moves, at the price quoted
+            assert near.status_code == 201, near.text
+            assert near.json()["space_id"] == cheap
+            assert (after["space_id"], after["price"]) == (dear, 6.0)
+        else:  # the first driver would walk 50 m too: their booking stays
+            assert near.status_code == 409, near.text
+            assert after["space_id"] == cheap
+
+
 @pytest.mark.parametrize(
     ("extra", "reason"),
     [

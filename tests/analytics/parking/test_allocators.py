@@ -73,22 +73,18 @@ def test_the_ip_finds_what_brute_force_finds(instance: Instance) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(instances(max_spaces=3, max_requests=8))
-def test_fixed_bookings_stay_accepted_in_their_pool(instance: Instance) -> None:
+def test_fixed_bookings_stay_accepted(instance: Instance) -> None:
     first = online.allocate(instance)
     result = optimum.solve(instance, time_limit=20, fixed=first)
     assert violations(instance, result.bookings) == []
-    kept = {b.request_id: b for b in result.bookings}
-    pools = {s.id: (s.kind, s.has_charger, s.accessible, s.large, s.price) for s in instance.spaces}
-    for b in first:
-        assert pools[kept[b.request_id].space_id] == pools[b.space_id]
-    assert result.accepted >= len(first)
+    assert {b.request_id for b in first} <= {b.request_id for b in result.bookings}
 
 
 @EXAMPLES
 @given(instances())
 def test_a_request_refused_without_a_search_fits_no_repacking(instance: Instance) -> None:
-    # Refused before any room-making attempt (the pool check): the IP, which may re-pack every
-    # booking within its pool, cannot add the request either.
+    # Refused before any room-making attempt (a minute with no space free): the IP, which may
+    # re-pack every booking, cannot add the request either.
     allocator = online.OnlineAllocator(instance.spaces, instance.buffer)
     booked: list[Request] = []
     for r in instance.requests:

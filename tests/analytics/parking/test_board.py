@@ -1,4 +1,4 @@
-"""The board's books: free spaces per group and minute stay what the cells say through puts and takes."""
+"""The board's books: free spaces per minute stay what the cells say through puts and takes."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ from tests.analytics.parking.instances import SPAN, spaces
 
 
 @settings(max_examples=60, deadline=None)
-@given(spaces(4), st.lists(st.integers(0, 1), min_size=4, max_size=4), st.data())
-def test_covered_agrees_with_the_cells(
-    places: tuple[Space, ...], groups: list[int], data: st.DataObject
-) -> None:
-    board = Board(places, buffer=5, groups=groups)
+@given(spaces(4), st.data())
+def test_covered_agrees_with_the_cells(places: tuple[Space, ...], data: st.DataObject) -> None:
+    board = Board(places, buffer=5)
     for n in range(data.draw(st.integers(1, 12))):
         j = data.draw(st.integers(0, len(places) - 1))
         arrival = data.draw(st.integers(0, SPAN // 5 - 1)) * 5
@@ -28,11 +26,9 @@ def test_covered_agrees_with_the_cells(
         taking: bool = data.draw(st.booleans())
         if board.placed and taking:
             board.take(data.draw(st.sampled_from(sorted(board.placed))))
-        for g in sorted(set(groups)):
-            members = np.flatnonzero(np.array(groups) == g)
-            for a, d in ((0, SPAN), (100, 160), (arrival, arrival + 30)):
-                expected = bool((board.state[members, board.cells(a, d)] == FREE).any(axis=0).all())
-                assert board.covered(g, a, d) == expected
+        for a, d in ((0, SPAN), (100, 160), (arrival, arrival + 30)):
+            expected = bool((board.state[:, board.cells(a, d)] == FREE).any(axis=0).all())
+            assert board.covered(a, d) == expected
 
 
 @settings(max_examples=40, deadline=None)
@@ -40,10 +36,7 @@ def test_covered_agrees_with_the_cells(
 def test_putting_all_at_once_is_putting_one_by_one(
     places: tuple[Space, ...], wanted: list[tuple[int, int]]
 ) -> None:
-    one_by_one, at_once = (
-        Board(places, buffer=5, groups=[0, 1, 0, 1]),
-        Board(places, buffer=5, groups=[0, 1, 0, 1]),
-    )
+    one_by_one, at_once = Board(places, buffer=5), Board(places, buffer=5)
     kept = []
     for n, (j, start) in enumerate(wanted):
         booking = Booking(f"b{n}", places[j].id, start * 5, start * 5 + 30)

@@ -80,11 +80,18 @@ def test_moves_reach_two_levels() -> None:
         assert (placement and sorted(placement.moves, key=str)) == moved
 
 
-def test_moves_keep_the_kind_and_price_promised() -> None:
-    # the only other space is a street space: the visitor on the charger may not go there
-    allocator = online.OnlineAllocator([charger("ev"), Space("st", SpaceKind.STREET, DAY)], buffer=10)
-    allocator.add_existing(Booking("v", "ev", 600, 700), bound=False, request=Request("v", 600, 700))
-    assert allocator.place(Request("e", 620, 680, energy_kwh=5.0)) is None
+def test_moves_may_change_the_kind_of_space_but_not_what_the_driver_asked_for() -> None:
+    # the only other space is a street space 500 m away: the visitor on the charger may go there
+    # (a booking promises no kind of space), unless they would walk no more than 100 m
+    spaces = [charger("ev"), Space("st", SpaceKind.STREET, DAY, x=500)]
+    for visitor, moves in (
+        (Request("v", 600, 700), [Booking("v", "st", 600, 700)]),
+        (Request("v", 600, 700, max_walk_m=100), None),
+    ):
+        allocator = online.OnlineAllocator(spaces, buffer=10)
+        allocator.add_existing(Booking("v", "ev", 600, 700), bound=False, request=visitor)
+        placement = allocator.place(Request("e", 620, 680, energy_kwh=5.0))
+        assert (placement and placement.moves) == moves
 
 
 def test_bound_and_unknown_bookings_stay_put() -> None:
