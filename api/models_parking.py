@@ -77,9 +77,11 @@ class Booking(BaseModel):
     large: bool
     arrival: datetime = Field(examples=[_ARRIVAL])
     departure: datetime = Field(examples=[_DEPARTURE])
-    price: float = Field(examples=[25.5], description="yuan")
+    price: float = Field(examples=[25.5], description="yuan, as quoted: kept wherever the booking moves")
     status: BookingStatus
-    bound: bool = Field(description="the space is fixed (until then it may move to an equivalent one)")
+    bound: bool = Field(
+        description="the space is fixed (until then it may move to another with what the driver asked for)"
+    )
     notice: str | None = Field(
         None, examples=["moved:owner_withdrew"], description="what the driver must be told"
     )
