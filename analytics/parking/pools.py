@@ -9,10 +9,15 @@ who was put on a charger space may so be moved off it for one with an EV.
 
 Earlier a booking also kept its kind of space and price rule (a visitor on a resident's space
 moved only among residents' spaces). Letting it cross them lets the allocator undo a choice that
-later requests show was poor; with admission control, seed 1: 2,000 requests on 60 spaces, d/s
-0.6, 1,026 -> 1,061 served (optimum 1,114-1,115); 10,000 on 300, d/s 0.6, 5,445 -> 5,533 (optimum
-5,757) and d/s 0.8, 5,410 -> 5,510 (optimum 5,660). Handed the optimum's own 1,115 requests of
-the smaller day, the online places 1,101 of them instead of 1,059.
+later requests show was poor. Drivers served by Yiju online with admission control, seed 1, kept
+-> crossed (the re-pack's time limit makes counts vary by a few from run to run):
+- 2,000 requests on 60 spaces, d/s 0.6: 1,026 -> 1,061-1,062 (optimum 1,114-1,115);
+- 2,000 on 300, d/s 1.0: 1,423 -> 1,434; d/s 1.5: 1,077 -> 1,081;
+- 10,000 on 300, d/s 0.6: 5,445 -> 5,528-5,533 (optimum 5,757); d/s 0.8: 5,410 -> 5,510 (5,660);
+  d/s 1.0: 5,167 -> 5,243 (the best the optimum found; LP bound 5,459). The day took 293 s ->
+  415 s at d/s 0.6 (both run side by side): a refusal's search and re-pack now range over more.
+Handed the optimum's own 1,115 requests of the smaller day, the online places 1,101 of them
+instead of 1,059.
 
 The optimiser goes further: spaces that exactly the same requests may use, with the same tariff
 and amenities, are one *type* with a capacity. Nothing in the problem tells two such spaces apart
