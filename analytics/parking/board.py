@@ -87,9 +87,9 @@ class Board:
             out[row].append(self._ids[slot])
         return out
 
-    def around(self, columns: np.ndarray, arrival: int, departure: int) -> list[str]:
-        """Request ids of the bookings holding any minute of the stay on any of `columns`."""
-        held = np.unique(self.state[columns, self.cells(arrival, departure)])
+    def around(self, arrival: int, departure: int) -> list[str]:
+        """Request ids of the bookings holding any minute of the stay, on any space."""
+        held = np.unique(self.state[:, self.cells(arrival, departure)])
         return [self._ids[slot] for slot in held[held >= 0].tolist()]
 
     def slack(self, columns: np.ndarray, arrival: int, departure: int) -> tuple[np.ndarray, np.ndarray]:

@@ -271,9 +271,8 @@ class OnlineAllocator:
         many). A booking its request may not have where it is (a stay running past the engine's
         frame) stays put: the layout could not keep it there."""
         movable: list[str] = []
-        everywhere = np.arange(len(self.spaces))
         for margin in REPACK_MARGINS:
-            near = self.board.around(everywhere, request.arrival - margin, request.departure + margin)
+            near = self.board.around(request.arrival - margin, request.departure + margin)
             movable, pairs = [], 0
             for r in near:
                 if self._movable(r, {request.id}):

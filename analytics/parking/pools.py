@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analytics.parking.model import Space
+from analytics.parking.model import PriceRule, Space
 
 
 def amenities(space: Space) -> tuple[bool, bool, bool]:
@@ -43,7 +43,7 @@ def amenities(space: Space) -> tuple[bool, bool, bool]:
 def types(spaces: Sequence[Space], allowed: np.ndarray) -> list[list[int]]:
     """Columns of `spaces` grouped by tariff, amenities and who may use them
     (`allowed[request, space]`), in order of their first column."""
-    groups: dict[tuple[object, tuple[bool, bool, bool], bytes], list[int]] = {}
+    groups: dict[tuple[PriceRule, tuple[bool, bool, bool], bytes], list[int]] = {}
     packed = np.packbits(allowed, axis=0)
     for j, s in enumerate(spaces):
         groups.setdefault((s.price, amenities(s), packed[:, j].tobytes()), []).append(j)
