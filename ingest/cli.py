@@ -17,7 +17,7 @@ app = typer.Typer(help="Take every device message from MQTT into TimescaleDB.")
 def run(
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
 ) -> None:
-    """Run ingest workers on the shared subscription until SIGTERM."""
+    """Run ingest until SIGTERM: one worker subscribes plainly, several share the subscription."""
     settings = get_settings()
     setup_logging(settings.log_level)
     status = supervise(settings, workers)

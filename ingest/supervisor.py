@@ -87,9 +87,19 @@ def _child(settings: Settings, index: int, role: Role) -> None:
     raise SystemExit(run_worker(settings, index, role))
 
 
+def shares(settings: Settings, workers: int) -> bool:
+    """Whether the workers split the stream on the shared subscription.
+
+    Only one worker, not a replica, subscribes plainly, and only a plain subscription survives a
+    broker restart (Mosquitto 2.0 does not restore shared ones from its persistence file; see
+    `ingest/consumer.py`): with sharing, messages published before the workers resubscribe are lost.
+    """
+    return workers > 1 or settings.ingest_replica_slots > 0
+
+
 def supervise(settings: Settings, workers: int) -> int:
     """Start the workers; on SIGTERM/SIGINT forward it and wait for them to drain."""
-    if workers == 1 and not settings.ingest_replica_slots:
+    if not shares(settings, workers):
         return run_worker(settings, 0, Role(settings.ingest_client_id, shared=False, maintains=True))
     ctx = mp.get_context("spawn")
     procs: dict[int, mp.process.BaseProcess] = {}

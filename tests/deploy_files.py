@@ -143,6 +143,15 @@ def yiju_commands(svc: dict[str, Any]) -> list[list[str]]:
 
 def resolve(args: list[str]) -> list[str]:
     """The command path of `yiju <args>`; its options are parsed, so a wrong one raises."""
+    return _parse(args)[0]
+
+
+def parameters(args: list[str]) -> dict[str, Any]:
+    """The parameters `yiju <args>` runs with, defaults included."""
+    return _parse(args)[1]
+
+
+def _parse(args: list[str]) -> tuple[list[str], dict[str, Any]]:
     command = typer.main.get_command(app)
     path: list[str] = []
     rest = list(args)
@@ -152,5 +161,5 @@ def resolve(args: list[str]) -> list[str]:
         sub = command.commands.get(name)
         assert sub is not None, f"`yiju {' '.join([*path, name])}` is not a command"
         command, path = sub, [*path, name]
-    command.make_context(" ".join(["yiju", *path]), rest)
-    return path
+    context = command.make_context(" ".join(["yiju", *path]), rest)
+    return path, dict(context.params)

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from core.config import Settings
+from ingest.supervisor import shares
 from tests.deploy_files import (
     COMPOSE,
     DOCKER_CONF,
@@ -33,6 +34,7 @@ from tests.deploy_files import (
     load_compose,
     mosquitto_conf,
     mounts,
+    parameters,
     resolve,
     service_using,
     services,
@@ -122,12 +124,16 @@ def test_host_ports_do_not_collide(compose: dict[str, Any]) -> None:
     assert len(published) == len(set(published)), published
 
 
-def test_ingest_scales_as_replicas_each_with_its_own_sessions(compose: dict[str, Any]) -> None:
+def test_ingest_runs_the_subscription_a_broker_restart_keeps(compose: dict[str, Any]) -> None:
     ingest = services(compose)["ingest"]
-    replicas = ingest.get("deploy", {}).get("replicas", 1)
-    slots = int(ingest["environment"]["YIJU_INGEST_REPLICA_SLOTS"])
-    assert 1 < replicas <= slots
-    # replicas cannot share a fixed host port or container name
+    env = ingest["environment"]
+    settings = Settings.model_validate({key[5:].lower(): value for key, value in env.items()})
+    (args,) = yiju_commands(ingest)
+    # A shared subscription loses what is published between a broker restart and the workers'
+    # return; one worker, not a replica, subscribes plainly (tests/ingest/test_recovery.py).
+    assert not shares(settings, parameters(args)["workers"])
+    assert ingest.get("deploy", {}).get("replicas", 1) == 1
+    # replicas (`--scale`, with slots set in .env) cannot share a host port or container name
     assert "ports" not in ingest and "container_name" not in ingest
 
 
