@@ -101,6 +101,13 @@ def supervise(settings: Settings, workers: int) -> int:
     """Start the workers; on SIGTERM/SIGINT forward it and wait for them to drain."""
     if not shares(settings, workers):
         return run_worker(settings, 0, Role(settings.ingest_client_id, shared=False, maintains=True))
+    logger.warning(
+        "%d worker(s)%s on the shared subscription: messages published between a broker restart "
+        "and the workers' resubscription find no subscriber and are lost (one worker without "
+        "replica slots has no such gap)",
+        workers,
+        " per replica" if settings.ingest_replica_slots else "",
+    )
     ctx = mp.get_context("spawn")
     procs: dict[int, mp.process.BaseProcess] = {}
     start_after: dict[int, float] = {}
