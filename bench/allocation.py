@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +63,16 @@ def online_target(ratio: float) -> float | None:
     return None
 
 
-def outcome(instance: Instance, bookings: list[Booking], seconds: float, name: str) -> Outcome:
-    """Accepted, occupied space-hours (stays, without buffers) and revenue; refuses invalid bookings."""
+def outcome(
+    instance: Instance,
+    bookings: list[Booking],
+    seconds: float,
+    name: str,
+    quoted: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Accepted, occupied space-hours (stays, without buffers) and revenue; refuses invalid bookings.
+    Revenue is each booking's price on the space it was `quoted` (first given, by an online
+    allocator whose later moves keep the price), else on the space it holds."""
     found = check.violations(instance, bookings)
     if found:
         shown = "; ".join(found[:5])
@@ -74,7 +82,10 @@ def outcome(instance: Instance, bookings: list[Booking], seconds: float, name: s
     return Outcome(
         accepted=len(bookings),
         space_hours=sum(b.departure - b.arrival for b in bookings) / 60,
-        revenue=sum(price(spaces[b.space_id], requests[b.request_id]) for b in bookings),
+        revenue=sum(
+            price(spaces[(quoted or {}).get(b.request_id, b.space_id)], requests[b.request_id])
+            for b in bookings
+        ),
         seconds=seconds,
     )
 
@@ -94,14 +105,15 @@ def measure(
     shape = figures(instance)
     results: dict[str, Outcome] = {}
     online_bookings: list[Booking] = []
+    quotes: dict[str, dict[str, str]] = {name: {} for name in ("fcfs", "greedy", "online", "reopt")}
     for name, run in (
         ("fcfs", lambda: fcfs.allocate(instance)),
-        ("greedy", lambda: online.allocate(instance)),
-        ("online", lambda: online.allocate(instance, past)),
-        ("reopt", lambda: optimum.reoptimise(instance, history=past)),
+        ("greedy", lambda: online.allocate(instance, quoted=quotes["greedy"])),
+        ("online", lambda: online.allocate(instance, past, quoted=quotes["online"])),
+        ("reopt", lambda: optimum.reoptimise(instance, history=past, quoted=quotes["reopt"])),
     ):
         bookings, seconds = _timed(run)
-        results[name] = outcome(instance, bookings, seconds, name)
+        results[name] = outcome(instance, bookings, seconds, name, quotes[name])
         if name == "online":
             online_bookings = bookings
     best = optimum.solve(instance, time_limit=time_limit)

@@ -419,18 +419,26 @@ class OnlineAllocator:
 
 
 def allocate(
-    instance: Instance, history: Sequence[Sequence[Request]] = (), *, repack: bool = True
+    instance: Instance,
+    history: Sequence[Sequence[Request]] = (),
+    *,
+    repack: bool = True,
+    quoted: dict[str, str] | None = None,
 ) -> list[Booking]:
     """The online allocator over the instance's requests, in order, all made before the day
     (so no booking is bound while the requests come in). With `history` (earlier days' requests,
     each day's in booking order) it forecasts demand and controls admission, the clock being the
-    share of the requests in before each. `repack`: as for `OnlineAllocator`."""
+    share of the requests in before each. `repack`: as for `OnlineAllocator`. `quoted`, if
+    given, receives the space each request was first placed on: the driver pays its price
+    wherever later moves take the booking."""
     control = admission_control(instance, history)
     allocator = OnlineAllocator(instance.spaces, instance.buffer, admission=control, repack=repack)
     allowed = matrix(instance.spaces, instance.requests)
     n = len(instance.requests)
     for i, r in enumerate(instance.requests):
-        allocator.place(r, allowed=allowed[i], clock=i / n if control else None)
+        placement = allocator.place(r, allowed=allowed[i], clock=i / n if control else None)
+        if placement is not None and quoted is not None:
+            quoted[r.id] = placement.booking.space_id
     return list(allocator.bookings.values())
 
 

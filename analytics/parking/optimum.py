@@ -210,6 +210,7 @@ def reoptimise(
     batch_requests: int | None = None,
     time_limit: float = 5.0,
     history: Sequence[Sequence[Request]] = (),
+    quoted: dict[str, str] | None = None,
 ) -> list[Booking]:
     """Yiju with re-optimisation: requests are answered online, and after every batch the bookings
     (none bound yet: all are made before the day) are re-packed by the IP, all kept, charger,
@@ -218,14 +219,16 @@ def reoptimise(
     Requests carry no booking time, so a batch is `batch_requests` requests, by default the share
     of the day's requests that `batch_minutes` would see if bookings came in evenly over 24 hours.
     A re-pack whose IP does not finish within `time_limit` seconds leaves the layout as it was.
-    `history`: admission control as in `online.allocate`."""
+    `history`: admission control as in `online.allocate`; `quoted`: as there."""
     requests = instance.requests
     size = batch_requests or max(1, math.ceil(len(requests) * batch_minutes / 1440))
     allowed = matrix(instance.spaces, requests)
     control = online.admission_control(instance, history)
     allocator = OnlineAllocator(instance.spaces, instance.buffer, admission=control)
     for k, r in enumerate(requests):
-        allocator.place(r, allowed=allowed[k], clock=k / len(requests) if control else None)
+        placement = allocator.place(r, allowed=allowed[k], clock=k / len(requests) if control else None)
+        if placement is not None and quoted is not None:
+            quoted[r.id] = placement.booking.space_id
         if (k + 1) % size == 0 and k + 1 < len(requests):
             allocator = _repacked(instance, allocator, allowed, time_limit)
     return list(allocator.bookings.values())
