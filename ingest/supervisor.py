@@ -90,9 +90,10 @@ def _child(settings: Settings, index: int, role: Role) -> None:
 def shares(settings: Settings, workers: int) -> bool:
     """Whether the workers split the stream on the shared subscription.
 
-    Only one worker, not a replica, subscribes plainly, and only a plain subscription survives a
-    broker restart (Mosquitto 2.0 does not restore shared ones from its persistence file; see
-    `ingest/consumer.py`): with sharing, messages published before the workers resubscribe are lost.
+    Only one worker, not a replica, subscribes plainly, and only a plain subscription is restored
+    after a broker restart (Mosquitto 2.0 does not restore shared ones from its persistence file;
+    see `ingest/consumer.py`): with sharing, messages published before the workers resubscribe
+    are lost.
     """
     return workers > 1 or settings.ingest_replica_slots > 0
 

@@ -130,7 +130,8 @@ def test_ingest_runs_the_subscription_a_broker_restart_keeps(compose: dict[str, 
     settings = Settings.model_validate({key[5:].lower(): value for key, value in env.items()})
     (args,) = yiju_commands(ingest)
     # A shared subscription loses what is published between a broker restart and the workers'
-    # return; one worker, not a replica, subscribes plainly (tests/ingest/test_recovery.py).
+    # return; one worker, not a replica, subscribes plainly, and Mosquitto restores that
+    # subscription (tests/ingest/test_recovery.py).
     assert not shares(settings, parameters(args)["workers"])
     assert ingest.get("deploy", {}).get("replicas", 1) == 1
     # replicas (`--scale`, with slots set in .env) cannot share a host port or container name
