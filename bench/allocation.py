@@ -79,12 +79,12 @@ def outcome(
         raise InvalidAllocation(f"{name}: {len(found)} violations, e.g. {shown}")
     spaces = {s.id: s for s in instance.spaces}
     requests = {r.id: r for r in instance.requests}
+    quoted = quoted or {}
     return Outcome(
         accepted=len(bookings),
         space_hours=sum(b.departure - b.arrival for b in bookings) / 60,
         revenue=sum(
-            price(spaces[(quoted or {}).get(b.request_id, b.space_id)], requests[b.request_id])
-            for b in bookings
+            price(spaces[quoted.get(b.request_id, b.space_id)], requests[b.request_id]) for b in bookings
         ),
         seconds=seconds,
     )

@@ -105,7 +105,7 @@ def supervise(settings: Settings, workers: int) -> int:
     logger.warning(
         "%d worker(s)%s on the shared subscription: messages published between a broker restart "
         "and the workers' resubscription find no subscriber and are lost (one worker without "
-        "replica slots has no such gap)",
+        "replica slots subscribes plainly, and Mosquitto restores that subscription)",
         workers,
         " per replica" if settings.ingest_replica_slots else "",
     )

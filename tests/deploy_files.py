@@ -12,6 +12,7 @@ import typer
 import yaml
 from typer.core import TyperGroup
 
+from core.config import Settings
 from yiju.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +127,12 @@ def mosquitto_conf(path: Path) -> dict[str, list[str]]:
             directive, _, value = line.strip().partition(" ")
             found.setdefault(directive, []).append(value.strip())
     return found
+
+
+def settings_of(svc: dict[str, Any]) -> Settings:
+    """The `Settings` a service's YIJU_* environment gives (validated: a bad value raises)."""
+    env = svc.get("environment", {})
+    return Settings.model_validate({key[5:].lower(): value for key, value in env.items()})
 
 
 def yiju_commands(svc: dict[str, Any]) -> list[list[str]]:

@@ -38,6 +38,7 @@ from tests.deploy_files import (
     resolve,
     service_using,
     services,
+    settings_of,
     yiju_commands,
     yiju_services,
 )
@@ -92,7 +93,7 @@ def test_yiju_settings_are_settings_fields(compose: dict[str, Any]) -> None:
             key for key in env if key.startswith("YIJU_") and key[5:].lower() not in Settings.model_fields
         ]
         assert not unknown, f"{name}: {unknown} are not fields of core.config.Settings"
-        Settings.model_validate({key[5:].lower(): value for key, value in env.items()})
+        settings_of(svc)
         needed = {key: env[key] for key in NEEDED}
         assert shared in (None, needed), f"{name} has other connection settings than the rest"
         shared = needed
@@ -126,8 +127,7 @@ def test_host_ports_do_not_collide(compose: dict[str, Any]) -> None:
 
 def test_ingest_runs_the_subscription_a_broker_restart_keeps(compose: dict[str, Any]) -> None:
     ingest = services(compose)["ingest"]
-    env = ingest["environment"]
-    settings = Settings.model_validate({key[5:].lower(): value for key, value in env.items()})
+    settings = settings_of(ingest)
     (args,) = yiju_commands(ingest)
     # A shared subscription loses what is published between a broker restart and the workers'
     # return; one worker, not a replica, subscribes plainly, and Mosquitto restores that
