@@ -40,6 +40,7 @@ class MqttSource:
         self._topic = subscription(settings.ingest_share_group if shared else None)
         # The form not in use, dropped on connect in case this session used it before.
         self._other_topic = subscription(None if shared else settings.ingest_share_group)
+        self._client_id = client_id
         self._client = make_client(self._url, client_id, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -54,6 +55,8 @@ class MqttSource:
         self._backoff = 0.5
         self.connected = False
         self.subscribed = False
+        self.had_subscription = False  # granted once on this client id since the process started
+        self.sessions_lost = 0
         self.pending: list[Inbound] = []
         self.last_activity = time.monotonic()  # of the last connect, unsubscribe or message
 
@@ -74,6 +77,8 @@ class MqttSource:
             metrics.BROKER_CONNECTED.set(1)
         logger.info("connected to broker (session present: %s)", flags.session_present)
         self.last_activity = time.monotonic()
+        if self.had_subscription and not flags.session_present:
+            self._session_lost()
         if self._drain:
             client.unsubscribe([self._topic, self._other_topic])
             return
@@ -90,6 +95,22 @@ class MqttSource:
         if failed:
             logger.error("broker refused the subscription to %s: %s", self._topic, failed)
         self.subscribed = not failed
+        self.had_subscription = self.had_subscription or self.subscribed
+
+    def _session_lost(self) -> None:
+        """The broker came back without the session it had granted us: say so loudly.
+
+        What it queued for us, and what devices published until we subscribe again, is gone; the
+        operator must know (a broker started without its persistence file, or one that lost it).
+        """
+        self.sessions_lost += 1
+        if not self._drain:
+            metrics.SESSIONS_LOST.inc()
+        logger.error(
+            "the broker no longer holds session %s: messages queued for it and those published "
+            "before this resubscription are lost",
+            self._client_id,
+        )
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self.connected = self.subscribed = False

@@ -31,6 +31,9 @@ BATCH_SIZE = Histogram(
 LAG = Gauge("yiju_ingest_lag_seconds", "Oldest message of the last batch: receipt to commit")
 PENDING = Gauge("yiju_ingest_pending", "Messages received but not yet committed and acknowledged")
 DB_RETRIES = Counter("yiju_ingest_db_retries", "Batch writes retried after a database error")
+SESSIONS_LOST = Counter(
+    "yiju_ingest_sessions_lost", "Reconnections to a broker that no longer held the worker's session"
+)
 BROKER_CONNECTED = Gauge("yiju_ingest_broker_connected", "1 while connected to the broker")
 LAST_COMMIT = Gauge("yiju_ingest_last_commit_timestamp_seconds", "Unix time of the last commit")
 

@@ -75,6 +75,7 @@ class IngestWorker(BatchWorker):
             "worker": self.name,
             "broker_connected": self.source.connected,
             "subscribed": self.source.subscribed,
+            "sessions_lost": self.source.sessions_lost,
             "pending": len(self.source.pending) + self.in_flight,
             "seconds_since_commit": round(time.time() - last, 3) if last else None,
         }

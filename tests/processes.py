@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 
@@ -40,9 +41,14 @@ class IngestProcess(BenchIngest):
         self.log = ROOT / ".local" / "log" / f"test-ingest-{self.port}.log"
 
     def health(self) -> dict[str, object]:
-        """Worker 0's /healthz."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as resp:
-            return dict(json.load(resp))
+        """Worker 0's /healthz (answered with 503 while the worker is not subscribed)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as resp:
+                return dict(json.load(resp))
+        except urllib.error.HTTPError as error:
+            if error.code != 503:
+                raise
+            return dict(json.load(error))
 
     def ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -108,3 +108,14 @@ def test_messages_published_while_every_replica_is_down_wait_for_them(
     first.start()
     wait_until(lambda: stored(fleet)[0] >= count, 60, "the stream stored after the restart")
     assert stored(fleet) == (count, count)
+
+
+def test_a_session_the_broker_no_longer_holds_is_reported(settings: Settings, ingest: IngestProcess) -> None:
+    """A worker coming back to no session says so: what was queued for it is gone."""
+    wait_until(ingest.ready, 30, "ingest subscribed")
+    assert ingest.health()["sessions_lost"] == 0
+    # as a broker started without its persistence file would: the session is discarded
+    purge_sessions(settings.require_mqtt(), [_session(ingest)])
+    wait_until(lambda: ingest.health()["sessions_lost"] == 1, 30, "the lost session reported")
+    wait_until(ingest.ready, 30, "ingest subscribed again")
+    assert "no longer holds session" in ingest.log.read_text()

@@ -87,7 +87,8 @@ def test_ctrl_c_sends_every_will_and_writes_the_labels(
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulators", "run", "--community", str(community), "--speed", "600",
          "--faults", "100", "--labels", str(labels)],
-        env=settings.to_env(), stderr=subprocess.PIPE, text=True,
+        # PYTHONFAULTHANDLER: a SIGABRT prints every thread's stack, should it hang
+        env={**settings.to_env(), "PYTHONFAULTHANDLER": "1"}, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr or []), daemon=True)
@@ -98,7 +99,15 @@ def test_ctrl_c_sends_every_will_and_writes_the_labels(
         running = _retained_statuses(settings, definition.id, devices)
         assert len(running) == devices
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(60) == 0
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(10)
+            reader.join(5)
+            tail = "".join(lines[-80:])
+            raise AssertionError(f"still running 60 s after Ctrl-C; its stderr ends:\n{tail}") from None
+        assert code == 0
     finally:
         proc.kill()
     reader.join(5)
