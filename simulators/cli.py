@@ -168,7 +168,7 @@ def run(
     sim: Simulation | None = None
     clock = Clock(datetime.now(UTC))
     try:
-        with _terminate_as_interrupt():
+        with _stop_signals_interrupt():
             service.connect(settings, communities, links, _err)
             now = datetime.now(UTC)
             begin = _when(start, now - timedelta(days=1) if speed > 1 else now, "--start")
@@ -223,7 +223,7 @@ def parking_app_(
     stop = threading.Event()
     _err(f"parking app: about {per_day:g} requests a day in each of {len(communities)} communities -> {api}")
     try:
-        with _terminate_as_interrupt():
+        with _stop_signals_interrupt():
             tally = parking_app.run(
                 app, parking_app.intents(communities, now, end, seed_value, per_day),
                 lambda: datetime.now(UTC), stop,
@@ -291,17 +291,19 @@ def _err(line: str) -> None:
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops a run like Ctrl-C does (wills sent, labels written)."""
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGINT stop a run as Ctrl-C does (wills sent, labels written), SIGINT too when
+    the run was started with it ignored (a background job of a script inherits that)."""
 
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _live_report(clock: Clock) -> Callable[[Sent], None]:
@@ -368,7 +370,7 @@ def replay(
     links.open([Account(device, found.kind, found.community_id, password)])
     clock = Clock(emissions[0].ts, speed) if speed and emissions else None
     try:
-        with _terminate_as_interrupt():
+        with _stop_signals_interrupt():
             sent = runner.publish(emissions, links, clock=clock, report=lambda s: _err(f"{s.messages} sent"))
     finally:
         links.close(wills=False)
