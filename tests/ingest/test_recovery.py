@@ -55,8 +55,14 @@ def test_broker_restart_mid_stream(
             [ROOT / "scripts" / "services", "restart", "broker"], check=True, stdout=subprocess.DEVNULL
         )
 
-    run_with_fault(fleet, gateway, restart_broker)
+    try:
+        run_with_fault(fleet, gateway, restart_broker)
+    except AssertionError as failed:
+        # say whether the broker came back without the worker's session (README, Guarantees)
+        connects = [line for line in ingest.log.read_text().splitlines() if "session" in line]
+        raise AssertionError(f"{failed}; the worker's session lines: {connects}") from None
     wait_until(ingest.ready, 30, "ingest resubscribed")
+    assert ingest.health()["sessions_lost"] == 0
 
 
 def test_kill_9_one_of_two_shared_workers_mid_stream(
