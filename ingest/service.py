@@ -18,35 +18,28 @@ logger = logging.getLogger(__name__)
 Lookup = Callable[[Iterable[str] | None], dict[str, DeviceRef]]
 
 
-NEGATIVE_S = 2.0
-"""How long an unknown device stays unknown before the database is asked again: a device
-registered just after a message of it was refused has its next messages refused for that long."""
-
-
 class DeviceCache:
-    """Registry entries ingest has seen; refreshed whole periodically, misses asked in bulk."""
+    """Registry entries ingest has seen; refreshed whole periodically, misses asked in bulk.
 
-    def __init__(self, lookup: Lookup, refresh_s: float, negative_s: float = NEGATIVE_S) -> None:
+    A miss is asked again on every batch it appears in: a device counts as registered from its
+    very next message, and one indexed lookup per batch is all a flood of unknown devices costs.
+    """
+
+    def __init__(self, lookup: Lookup, refresh_s: float) -> None:
         self._lookup = lookup
         self._refresh_s = refresh_s
-        self._negative_s = negative_s
         self._devices: dict[str, DeviceRef] = {}
         self._loaded_at = float("-inf")
-        self._missed: dict[str, float] = {}
 
     def resolve(self, ids: set[str]) -> dict[str, DeviceRef]:
-        """Known devices among `ids`, asking the database about recent unknowns once."""
+        """Known devices among `ids`, asking the database about the others."""
         now = time.monotonic()
         if now - self._loaded_at > self._refresh_s:
             self._devices = self._lookup(None)
             self._loaded_at = now
-            self._missed.clear()
-        recent = now - self._negative_s
-        ask = [i for i in ids if i not in self._devices and self._missed.get(i, -1e18) < recent]
+        ask = [i for i in ids if i not in self._devices]
         if ask:
-            found = self._lookup(ask)
-            self._devices.update(found)
-            self._missed.update({i: now for i in ask if i not in found})
+            self._devices.update(self._lookup(ask))
         return self._devices
 
 

@@ -55,11 +55,15 @@ class Fleet:
         """A new connection each time, so a test may restart the database in between."""
         return psycopg.connect(self.settings.database_url, autocommit=True)
 
-    def add(self, kind: Kind, n: int = 1, *, seed: int = 0) -> list[Device]:
-        """Register `n` devices of a kind, each with its own broker account."""
+    @staticmethod
+    def new_id(kind: Kind) -> str:
+        return f"{kind.value.replace('_', '-')}-{secrets.token_hex(4)}"
+
+    def add(self, kind: Kind, n: int = 1, *, seed: int = 0, device_id: str | None = None) -> list[Device]:
+        """Register `n` devices of a kind (or the one `device_id`), each with its own broker account."""
         made = []
         for _ in range(n):
-            device_id = f"{kind.value.replace('_', '-')}-{secrets.token_hex(4)}"
+            device_id = device_id if n == 1 and device_id else self.new_id(kind)
             with self._connect() as conn:
                 creds = registry.add_device(
                     conn, self.broker, id=device_id, community_id=self.community_id, kind=kind

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,6 @@ from psycopg import sql
 from analytics.evaluate import ALARM_FOR
 from core.config import Settings
 from core.db.tables import DEVICE_TABLES
-from ingest.service import NEGATIVE_S
 from simulators import labels
 from simulators.behaviour.faults import FaultRates
 from simulators.behaviour.schedule import Simulation
@@ -52,11 +50,6 @@ def test_injected_faults_become_alarms(
     expected = Counter(DEVICE_TABLES[(e.kind, e.channel)].name for e in sim)
     ids = [d[0] for d in definition.devices()]
     window = ["--from", START.isoformat(), "--to", END.isoformat()]
-    # registered first: the broker's retained statuses of an earlier run of this test reach ingest
-    # when it subscribes, before the registry has these devices, and ingest then takes them for
-    # unknown devices for a little while
-    _run(settings, "simulators", "seed", "--community", str(community))
-    time.sleep(NEGATIVE_S + 1)
     _run(settings, "simulators", "backfill", "--community", str(community), "--seed", "3",
          "--faults", str(FAULTS), *window, "--via", "mqtt", "--labels", str(tmp_path / "l.csv"))  # fmt: skip
 

@@ -126,3 +126,18 @@ def test_bad_messages_are_recorded_with_reasons_and_good_ones_stored(
     stored = conn.execute(oversize, (topics,)).fetchone()
     assert stored is not None and stored[0] > 17_000 and stored[1] <= 2048  # the payload kept is bounded
     assert ingest.health()["status"] == "ok"
+
+
+def test_a_device_registered_after_its_message_was_refused_is_stored_at_once(
+    fleet: Fleet, gateway: Publisher, ingest: IngestProcess, conn: psycopg.Connection
+) -> None:
+    """Registration takes effect for the very next message, however soon after a refusal."""
+    device_id = fleet.new_id(Kind.EV_CHARGER)
+    topic = f"community/{fleet.community_id}/ev_charger/{device_id}/telemetry"
+    query = "SELECT reason FROM ingest_rejects WHERE topic = %s"
+    gateway.publish_all([(topic, _charger(seq=1))])
+    wait_until(lambda: len(conn.execute(query, (topic,)).fetchall()) == 1, 30, "the refusal recorded")
+    fleet.add(Kind.EV_CHARGER, device_id=device_id)
+    gateway.publish_all([(topic, _charger(seq=2))])
+    wait_until(lambda: fleet.count_rows("ev_charger_telemetry", [device_id]) == 1, 30, "the next one stored")
+    assert [r[0] for r in conn.execute(query, (topic,)).fetchall()] == ["unknown_device"]
