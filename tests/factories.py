@@ -60,18 +60,15 @@ class Fleet:
         return f"{kind.value.replace('_', '-')}-{secrets.token_hex(4)}"
 
     def add(self, kind: Kind, n: int = 1, *, seed: int = 0, device_id: str | None = None) -> list[Device]:
-        """Register `n` devices of a kind (or the one `device_id`), each with its own broker account."""
+        """Register `n` new devices of a kind, or the one `device_id`, each with its broker account."""
         made = []
-        for _ in range(n):
-            device_id = device_id if n == 1 and device_id else self.new_id(kind)
+        for new in [device_id] if device_id else [self.new_id(kind) for _ in range(n)]:
             with self._connect() as conn:
                 creds = registry.add_device(
-                    conn, self.broker, id=device_id, community_id=self.community_id, kind=kind
+                    conn, self.broker, id=new, community_id=self.community_id, kind=kind
                 )
             assert creds is not None
-            made.append(
-                Device(device_id, kind, self.community_id, creds.password, MessageFactory(kind, seed=seed))
-            )
+            made.append(Device(new, kind, self.community_id, creds.password, MessageFactory(kind, seed=seed)))
         self.devices += made
         return made
 
