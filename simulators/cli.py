@@ -292,8 +292,8 @@ def _err(line: str) -> None:
 
 @contextmanager
 def _stop_signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGINT stop a run as Ctrl-C does (wills sent, labels written), SIGINT too when
-    the run was started with it ignored (a background job of a script inherits that)."""
+    """SIGTERM, and SIGINT even when the process started with it ignored (as a script's background
+    job does), stop a run as Ctrl-C does: wills sent, labels written."""
 
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt

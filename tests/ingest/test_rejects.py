@@ -13,7 +13,7 @@ import pytest
 from core.broker.dynsec import new_password
 from core.config import Settings
 from core.contract.codec import encode
-from core.contract.topics import Kind
+from core.contract.topics import Channel, Kind, device_topic
 from tests.factories import Fleet, Publisher
 from tests.processes import IngestProcess, wait_until
 
@@ -133,7 +133,7 @@ def test_a_device_registered_after_its_message_was_refused_is_stored_at_once(
 ) -> None:
     """Registration takes effect for the very next message, however soon after a refusal."""
     device_id = fleet.new_id(Kind.EV_CHARGER)
-    topic = f"community/{fleet.community_id}/ev_charger/{device_id}/telemetry"
+    topic = device_topic(fleet.community_id, Kind.EV_CHARGER, device_id, Channel.TELEMETRY)
     query = "SELECT reason FROM ingest_rejects WHERE topic = %s"
     gateway.publish_all([(topic, _charger(seq=1))])
     wait_until(lambda: len(conn.execute(query, (topic,)).fetchall()) == 1, 30, "the refusal recorded")
