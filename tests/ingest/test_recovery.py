@@ -60,7 +60,11 @@ def test_broker_restart_mid_stream(
     except AssertionError as failed:
         # say whether the broker came back without the worker's session (README, Guarantees)
         connects = [line for line in ingest.log.read_text().splitlines() if "session" in line]
-        raise AssertionError(f"{failed}; the worker's session lines: {connects}") from None
+        early = ROOT / ".local" / "log" / "mosquitto-stderr.log"  # the broker's restore (scripts/services)
+        said = early.read_text().splitlines()[-20:] if early.exists() else []
+        raise AssertionError(
+            f"{failed}; the worker's session lines: {connects}; the broker before its log opened: {said}"
+        ) from None
     wait_until(ingest.ready, 30, "ingest resubscribed")
     assert ingest.health()["sessions_lost"] == 0
 
