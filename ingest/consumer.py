@@ -103,9 +103,8 @@ class MqttSource:
         What it queued for us, and what devices published until we subscribe again, is gone; the
         operator must know (a broker started without its persistence file, or one that lost it).
         """
-        self.sessions_lost += 1
-        if not self._drain:
-            metrics.SESSIONS_LOST.inc()
+        self.sessions_lost += 1  # never a drain's: it subscribes to nothing
+        metrics.SESSIONS_LOST.inc()
         logger.error(
             "the broker no longer holds session %s: messages queued for it and those published "
             "before this resubscription are lost",
