@@ -23,6 +23,7 @@ from analytics.parking.model import Booking, Instance, price
 from core.config import Settings, get_settings
 
 METHODS = ("fcfs", "greedy", "online", "reopt", "optimum")
+BASELINES = ("fcfs", "greedy", "reopt")  # what `skip` may leave out: online and the optimum always run
 TARGET_ONLINE_AT_MOST_1 = 0.97  # online / optimum accepted at demand/supply <= 1.0
 TARGET_ONLINE_AT_1_5 = 0.92  # ... and at 1.5
 TARGET_OPTIMUM_SECONDS = 60.0  # at 10,000 requests x 300 spaces
@@ -44,6 +45,12 @@ class AllocationOptions:
     time_limit: float = 180.0  # the LP bound takes 56-100 s at 10,000 requests (optimum.py)
     api: bool = False
     history_days: int = HISTORY_DAYS
+    skip: tuple[str, ...] = ()  # of BASELINES: their columns stay empty (None)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.skip) - set(BASELINES)
+        if unknown:
+            raise ValueError(f"only {', '.join(BASELINES)} may be skipped, not {', '.join(sorted(unknown))}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +104,16 @@ def _timed(run: Callable[[], list[Booking]]) -> tuple[list[Booking], float]:
 
 
 def measure(
-    seed: int, ratio: float, requests: int, spaces: int, time_limit: float, history_days: int = HISTORY_DAYS
+    seed: int,
+    ratio: float,
+    requests: int,
+    spaces: int,
+    time_limit: float,
+    history_days: int = HISTORY_DAYS,
+    skip: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """One generated day through the methods: the JSON record of that instance."""
+    """One generated day through the methods (but the baselines in `skip`, whose figures are
+    None): the JSON record of that instance."""
     instance = day(seed, ratio, requests, spaces)
     past = history(seed, ratio, requests, spaces, history_days)
     shape = figures(instance)
@@ -112,6 +126,8 @@ def measure(
         ("online", lambda: online.allocate(instance, past, quoted=quotes["online"])),
         ("reopt", lambda: optimum.reoptimise(instance, history=past, quoted=quotes["reopt"])),
     ):
+        if name in skip:
+            continue
         bookings, seconds = _timed(run)
         results[name] = outcome(instance, bookings, seconds, name, quotes[name])
         if name == "online":
@@ -131,18 +147,17 @@ def measure(
         "supply_space_hours": round(shape.supply_minutes / 60, 1),
         "demand_space_hours": round(shape.demand_minutes / 60, 1),
         "requesters": shape.by_requester,
-        **{f"{m}_accepted": r.accepted for m, r in results.items()},
+        **{f"{m}_accepted": results[m].accepted if m in results else None for m in METHODS},
         "lp_bound": round(best.lp_bound, 2),
         "optimum_status": best.status,
         "optimum_types": best.types,
         "optimum_variables": best.variables,
-        **{f"{m}_space_hours": round(r.space_hours, 1) for m, r in results.items()},
-        **{f"{m}_revenue": round(r.revenue, 2) for m, r in results.items()},
-        **{f"{m}_seconds": round(r.seconds, 3) for m, r in results.items()},
+        **{f"{m}_space_hours": _rounded(results, m, "space_hours", 1) for m in METHODS},
+        **{f"{m}_revenue": _rounded(results, m, "revenue", 2) for m in METHODS},
+        **{f"{m}_seconds": _rounded(results, m, "seconds", 3) for m in METHODS},
         "history_days": history_days,
         "online_optimum_ratio": round(ratio_online, 4),
-        "greedy_optimum_ratio": round(results["greedy"].accepted / max(best.accepted, 1), 4),
-        "reopt_optimum_ratio": round(results["reopt"].accepted / max(best.accepted, 1), 4),
+        **{f"{m}_optimum_ratio": _ratio(results, m, best.accepted) for m in ("greedy", "reopt")},
         # a floor under online / the true optimum, also when HiGHS stopped before proving its optimum
         "online_lp_bound_ratio": round(results["online"].accepted / best.lp_bound, 4)
         if best.lp_bound > 0
@@ -164,12 +179,24 @@ def measure(
     return record
 
 
+def _ratio(results: Mapping[str, Outcome], method: str, best: int) -> float | None:
+    return round(results[method].accepted / max(best, 1), 4) if method in results else None
+
+
+def _rounded(results: Mapping[str, Outcome], method: str, field: str, digits: int) -> float | None:
+    """A method's figure rounded, None when the method was skipped."""
+    return round(getattr(results[method], field), digits) if method in results else None
+
+
 def run(options: AllocationOptions) -> Iterator[dict[str, Any]]:
     """Every (request count, demand/supply, seed) of the options, one record each as it finishes."""
     for requests in options.requests:
         for ratio in options.ratios:
             for seed in options.seeds:
-                yield measure(seed, ratio, requests, options.spaces, options.time_limit, options.history_days)
+                yield measure(
+                    seed, ratio, requests, options.spaces, options.time_limit, options.history_days,
+                    options.skip,
+                )  # fmt: skip
 
 
 def api_p99_ms(options: AllocationOptions) -> float | None:

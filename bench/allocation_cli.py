@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from bench import allocation_report
-from bench.allocation import HISTORY_DAYS, AllocationOptions, InvalidAllocation, api_p99_ms, run
+from bench.allocation import BASELINES, HISTORY_DAYS, AllocationOptions, InvalidAllocation, api_p99_ms, run
 from bench.processes import ROOT
 
 DEFAULT_PLOT = ROOT / ".local" / "bench" / "allocation.png"
@@ -22,6 +22,10 @@ def _numbers(text: str, kind: type, hint: str) -> tuple:
         return tuple(kind(v) for v in text.split(","))
     except ValueError:
         raise typer.BadParameter("comma-separated numbers, e.g. 1,2", param_hint=hint) from None
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
 
 
 def command(
@@ -39,6 +43,9 @@ def command(
     history_days: Annotated[
         int, typer.Option(min=1, help="earlier days the online admission control forecasts from")
     ] = HISTORY_DAYS,
+    skip: Annotated[
+        str, typer.Option(help=f"baselines to leave out (columns stay empty): {', '.join(BASELINES)}")
+    ] = "",
     json_file: Annotated[
         Path | None, typer.Option("--json", help="write one record per instance here")
     ] = None,
@@ -57,7 +64,11 @@ def command(
             time_limit=time_limit,
         )
     )
-    options = replace(options, api=api, history_days=history_days)
+    skipped = tuple(m for m in skip.split(",") if m)
+    try:
+        options = replace(options, api=api, history_days=history_days, skip=skipped)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--skip") from None
     say = Console(stderr=True)
     p99 = api_p99_ms(options)
     records = []
@@ -69,8 +80,8 @@ def command(
                 f"{record['requests']:,} requests, d/s {record['demand_supply']}, seed {record['seed']}:"
                 f" optimum {record['optimum_accepted']:,} in {record['optimum_seconds']:.1f} s,"
                 f" online {record['online_accepted']:,} (no admission control"
-                f" {record['greedy_accepted']:,}), reopt {record['reopt_accepted']:,},"
-                f" fcfs {record['fcfs_accepted']:,}"
+                f" {_count(record['greedy_accepted'])}), reopt {_count(record['reopt_accepted'])},"
+                f" fcfs {_count(record['fcfs_accepted'])}"
             )
     except InvalidAllocation as error:
         say.print(f"[red bold]invalid allocation:[/red bold] {error}")

@@ -48,7 +48,7 @@ def render(records: list[dict[str, Any]], console: Console) -> None:
         mark = "" if met is None else "[green]yes" if met else "[red]no"
         table.add_row(
             f"{r['requests']:,}", str(r["spaces"]), f"{r['demand_supply']:.1f}", str(r["seed"]),
-            *(f"{r[f'{m}_accepted']:,}" for m in METHODS),
+            *("-" if r[f"{m}_accepted"] is None else f"{r[f'{m}_accepted']:,}" for m in METHODS),
             f"{r['lp_bound']:,.1f}", r["optimum_status"],
             f"{r['online_optimum_ratio']:.1%}", f">= {target:.0%} {mark}" if target else "-",
             f"{r['optimum_seconds']:.1f}",
@@ -142,7 +142,10 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
                                   ("lp_bound", "LP bound", "k:")):  # fmt: skip
             shares: dict[float, list[float]] = defaultdict(list)
             for r in rows:
-                shares[r["demand_supply"]].append(r[key] / r["requests"])
+                if r[key] is not None:  # a skipped baseline
+                    shares[r["demand_supply"]].append(r[key] / r["requests"])
+            if not shares:
+                continue
             xs = sorted(shares)
             mean = [sum(shares[x]) / len(shares[x]) for x in xs]
             spread = [[m - min(shares[x]) for x, m in zip(xs, mean, strict=True)],

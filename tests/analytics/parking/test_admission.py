@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from analytics.parking import admission, online
+from analytics.parking.eligibility import matrix
 from analytics.parking.model import Instance, Request, Space, SpaceKind
 
 DAY = ((0, 1440),)
@@ -115,3 +116,35 @@ def test_the_search_goes_deeper_only_under_admission_control_with_a_forecast() -
     assert (blind.depth, blind.effort) == (online.DEPTH, online.EFFORT)
     assert online.OnlineAllocator(spaces).depth == online.DEPTH
     assert online.OnlineAllocator(spaces, depth=2, admission=informed.admission).depth == 2
+
+
+def _near_and_far() -> tuple[list[Space], list[tuple[Request, ...]]]:
+    """Spaces `near` and `far` (another group); each earlier day four drivers who may walk only to
+    `near` and one who may use either, all for the same hour: the LP serves one of the four and
+    the one with a choice, so the space-time of both costs exactly one driver (marginal)."""
+    spaces = [Space("near", SpaceKind.PUBLIC, DAY), Space("far", SpaceKind.PUBLIC, DAY, x=400)]
+    hour = (10 * 60, 11 * 60)
+
+    def one(day: int) -> tuple[Request, ...]:
+        tied = [Request(f"h{day}-t{k}", *hour, max_walk_m=100) for k in range(4)]
+        return (*tied, Request(f"h{day}-free", *hour))
+
+    return spaces, [one(d) for d in range(2)]
+
+
+def test_the_lp_reports_the_share_it_accepts_of_each_class_of_one_span() -> None:
+    spaces, history = _near_and_far()
+    res, demand = _parts(spaces, history)
+    found = admission.prices(res, demand, 0.0, res.capacity)
+    assert sorted(round(v, 2) for v in found.classes.values()) == [0.25, 1.0]
+    assert list(found.accepted.values()) == [pytest.approx(0.4, abs=0.01)]  # by span: 2 of 5
+
+
+def test_a_marginal_stay_is_judged_by_the_drivers_of_its_class_not_all_of_its_span() -> None:
+    spaces, history = _near_and_far()
+    gate = control(spaces, history)
+    tied, free = Request("t", 10 * 60, 11 * 60, max_walk_m=100), Request("f", 10 * 60, 11 * 60)
+    may_use = matrix(spaces, [tied, free])
+    # both cost exactly one driver; by span (2 of 5 served) both were refused
+    assert gate.worth(free, may_use[1], 0.0, lambda: []).all()
+    assert not gate.worth(tied, may_use[0], 0.0, lambda: []).any()
