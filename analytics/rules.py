@@ -398,7 +398,9 @@ def lockers(frames: Frames, limits: Limits) -> Iterator[Detection]:
             moves[["device_id", "ts", "event"]], tele[["device_id", "ts", "reading"]].sort_values("ts"),
             on="ts", by="device_id", direction="forward",
         ).dropna(subset=["reading"])  # fmt: skip
-        sign = owner["event"].map({"deposit": 1.0, "pickup": -1.0})
+        # astype: where no event has a reading after it, `map` of nothing gives an object column,
+        # and the sums below would then fail to add up
+        sign = owner["event"].map({"deposit": 1.0, "pickup": -1.0}).astype(float)
         net = sign.groupby(owner["reading"].astype(int)).sum().reindex(tele.index, fill_value=0.0)
     step = tele.groupby("device_id", sort=False)["compartments_occupied"].diff().fillna(0.0)
     drift = (step - net).groupby(tele["device_id"], sort=False).cumsum()

@@ -110,6 +110,14 @@ def test_compartments_that_fill_with_no_deposit_are_a_sensor_fault_until_they_re
     assert found[0].explanation.startswith("3 more compartments read full")
 
 
+def test_events_after_the_last_reading_leave_three_unexplained_compartments_found() -> None:
+    # the deposit and pickup come after the last reading, so no reading accounts for them yet
+    # (this crashed the rule: with no event matched to a reading its sums lost their number type)
+    counts = [(0, 10), (10, 10), *((m, 13) for m in range(20, 130, 10))]
+    found = list(lockers(frames(_locker(counts, [(125, "deposit"), (128, "pickup")])), Limits()))
+    assert [(d.device_id, d.type) for d in found] == [("lk-1", "compartment_sensor_fault")]
+
+
 def test_deposits_pickups_and_a_reading_between_door_and_event_raise_nothing() -> None:
     # every change is a deposit or pickup; the reading at minute 20 sees a parcel whose deposit
     # event arrives 8 s later, and a single lost deposit event leaves the count one off for good
