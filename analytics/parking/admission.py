@@ -68,12 +68,12 @@ SLACK = 0.02
 # Yiju online, by span -> by class: 2,000 requests on 60 spaces, d/s 0.6, seed 1 1,062 -> 1,076
 # and seed 2 1,086 -> 1,094; d/s 0.8, seed 1 1,043 -> 1,044; 2,000 on 300, d/s 1.0 1,434 and 1.5
 # 1,081 both unchanged; 10,000 on 300, seed 1, d/s 0.6 5,533 -> 5,558 and 5,574 (two runs), d/s
-# 0.8 5,493 -> 5,497 and 5,491 (no gain at 0.8, measured on one seed). Tried with it and dropped,
-# at 2,000 on 60, d/s 0.6: 5- or 1-minute slots (1,076 and 1,065), the mean of the pooled and the days'
-# own shares (1,071), admitting a marginal request with the probability of its share (1,073), a
-# wider margin of 0.05 or 0.15 (1,065 and 1,058), a majority of 0.3 or 0.7 (1,069 and 1,072),
-# 100 re-solves a day (1,066), 16 earlier days (seed 1 1,071; seed 2 1,098: within the spread,
-# at twice the time).
+# 0.8 5,493 -> 5,497 and 5,491 (no gain at 0.8, measured on one seed). Tried with it and
+# dropped, at 2,000 on 60, d/s 0.6: 5- or 1-minute slots (1,076 and 1,065), the mean of the
+# pooled and the days' own shares (1,071), admitting a marginal request with the probability of
+# its share (1,073), a wider margin of 0.05 or 0.15 (1,065 and 1,058), a majority of 0.3 or 0.7
+# (1,069 and 1,072), 100 re-solves a day (1,066), 16 earlier days (seed 1 1,071; seed 2 1,098:
+# within the spread, at twice the time).
 MARGINAL = 1e-3
 MAJORITY = 0.5
 
