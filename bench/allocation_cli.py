@@ -24,10 +24,6 @@ def _numbers(text: str, kind: type, hint: str) -> tuple:
         raise typer.BadParameter("comma-separated numbers, e.g. 1,2", param_hint=hint) from None
 
 
-def _count(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
-
-
 def command(
     seeds: Annotated[str, typer.Option(help="generator seeds, comma-separated")] = "1,2",
     ratios: Annotated[
@@ -80,8 +76,9 @@ def command(
                 f"{record['requests']:,} requests, d/s {record['demand_supply']}, seed {record['seed']}:"
                 f" optimum {record['optimum_accepted']:,} in {record['optimum_seconds']:.1f} s,"
                 f" online {record['online_accepted']:,} (no admission control"
-                f" {_count(record['greedy_accepted'])}), reopt {_count(record['reopt_accepted'])},"
-                f" fcfs {_count(record['fcfs_accepted'])}"
+                f" {allocation_report.count(record['greedy_accepted'])}),"
+                f" reopt {allocation_report.count(record['reopt_accepted'])},"
+                f" fcfs {allocation_report.count(record['fcfs_accepted'])}"
             )
     except InvalidAllocation as error:
         say.print(f"[red bold]invalid allocation:[/red bold] {error}")

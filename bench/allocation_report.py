@@ -29,6 +29,11 @@ LABELS = {
 }
 
 
+def count(value: int | None) -> str:
+    """An accepted count for people, "-" for a skipped baseline's."""
+    return "-" if value is None else f"{value:,}"
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -48,7 +53,7 @@ def render(records: list[dict[str, Any]], console: Console) -> None:
         mark = "" if met is None else "[green]yes" if met else "[red]no"
         table.add_row(
             f"{r['requests']:,}", str(r["spaces"]), f"{r['demand_supply']:.1f}", str(r["seed"]),
-            *("-" if r[f"{m}_accepted"] is None else f"{r[f'{m}_accepted']:,}" for m in METHODS),
+            *(count(r[f"{m}_accepted"]) for m in METHODS),
             f"{r['lp_bound']:,.1f}", r["optimum_status"],
             f"{r['online_optimum_ratio']:.1%}", f">= {target:.0%} {mark}" if target else "-",
             f"{r['optimum_seconds']:.1f}",
