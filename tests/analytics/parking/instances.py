@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Collection
 
 from hypothesis import strategies as st
 
@@ -77,16 +78,16 @@ def instances(draw: st.DrawFn, max_spaces: int = 4, max_requests: int = 10) -> I
     )
 
 
-def brute_force(instance: Instance) -> int:
-    """The most requests any assignment (each request to a space or nowhere) can take."""
+def brute_force(instance: Instance, must: Collection[str] = ()) -> int:
+    """The most requests any assignment (each request to a space or nowhere) can take, accepting
+    the requests `must` names."""
     best = 0
     choices = [None, *(s.id for s in instance.spaces)]
     for assignment in itertools.product(choices, repeat=len(instance.requests)):
-        bookings = [
-            Booking(r.id, space, r.arrival, r.departure)
-            for r, space in zip(instance.requests, assignment, strict=True)
-            if space is not None
-        ]
+        pairs = list(zip(instance.requests, assignment, strict=True))
+        if any(space is None and r.id in must for r, space in pairs):
+            continue
+        bookings = [Booking(r.id, space, r.arrival, r.departure) for r, space in pairs if space is not None]
         if len(bookings) > best and not violations(instance, bookings):
             best = len(bookings)
     return best

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,6 +80,23 @@ def test_fixed_bookings_stay_accepted(instance: Instance) -> None:
     result = optimum.solve(instance, time_limit=20, fixed=first)
     assert violations(instance, result.bookings) == []
     assert {b.request_id for b in first} <= {b.request_id for b in result.bookings}
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances(max_spaces=3, max_requests=4), st.data())
+def test_the_ip_takes_identical_requests_as_brute_force_does(instance: Instance, data: st.DataObject) -> None:
+    # The MIP counts requests of one stay and the same spaces as a class (`ip.merged`); a fixed one
+    # is a class of its own, so it is the one accepted.
+    copies = data.draw(st.lists(st.sampled_from(instance.requests), min_size=1, max_size=3))
+    extra = tuple(replace(r, id=f"{r.id}-copy{k}") for k, r in enumerate(copies))
+    doubled = replace(instance, requests=instance.requests + extra)
+    placed = online.allocate(replace(doubled, requests=extra))
+    fixed = data.draw(st.sampled_from([[], placed[:1]]))
+    result = optimum.solve(doubled, time_limit=20, fixed=fixed, lp=False)
+    must = {b.request_id for b in fixed}
+    assert (result.status, result.accepted) == ("optimal", brute_force(doubled, must))
+    assert violations(doubled, result.bookings) == []
+    assert must <= {b.request_id for b in result.bookings}
 
 
 @EXAMPLES
