@@ -73,7 +73,10 @@ SLACK = 0.02
 # pooled and the days' own shares (1,071), admitting a marginal request with the probability of
 # its share (1,073), a wider margin of 0.05 or 0.15 (1,065 and 1,058), a majority of 0.3 or 0.7
 # (1,069 and 1,072), 100 re-solves a day (1,066), 16 earlier days (seed 1 1,071; seed 2 1,098:
-# within the spread, at twice the time).
+# within the spread, at twice the time), the LP's capacity scaled by 0.9-1.1 (1,053-1,067), the
+# interior point's duals without crossover (seed 1 1,070, seed 2 1,099). A perfect forecast (the
+# day's own requests as the only earlier day, or eight times) served 1,057 and 1,058: the policy
+# limits it, not the forecast (the exact LP's duals are sharp; the earlier days' spread smooths).
 MARGINAL = 1e-3
 MAJORITY = 0.5
 

@@ -50,6 +50,8 @@ def improve(
     the space types (`pools.types`); `fixed` bookings are never freed."""
     started = time.perf_counter()
     requests = instance.requests
+    if not requests:
+        return []
     index = {r.id: i for i, r in enumerate(requests)}
     type_of = {instance.spaces[j].id: t for t, group in enumerate(groups) for j in group}
     day = _Day(instance, groups, allowed)
