@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import warnings
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -115,13 +115,7 @@ def merged(
     `optimum`). A `fixed` booking's request is a class of its own that must be accepted. Also
     returns the classes (request indices, the first one standing for the class in the model)."""
     fixed = list(fixed)
-    must = {b.request_id for b in fixed}
-    classes: dict[tuple[int, int, bytes, str], list[int]] = {}
-    packed = np.packbits(allowed, axis=1)
-    for i, r in enumerate(instance.requests):
-        own = r.id if r.id in must else ""
-        classes.setdefault((r.arrival, r.departure, packed[i].tobytes(), own), []).append(i)
-    members = list(classes.values())
+    members = identical(instance, allowed, apart={b.request_id for b in fixed})
     first = [m[0] for m in members]
     sub = Instance(
         instance.spaces, tuple(instance.requests[i] for i in first), instance.horizon, buffer=instance.buffer
@@ -132,6 +126,22 @@ def merged(
     upper[len(upper) - len(members) :] = sizes  # the request rows, now one per class
     x_upper[: model.size] = sizes[model.requests]
     return replace(model, upper=upper, bounds=Bounds(model.bounds.lb, x_upper)), members
+
+
+def identical(
+    instance: Instance, allowed: np.ndarray, among: np.ndarray | None = None, apart: Collection[str] = ()
+) -> list[list[int]]:
+    """The requests (indices; of `among` if given) in classes of the same stay and the same allowed
+    spaces, each class in order and the classes in order of their first; a request that `apart`
+    names is a class of its own."""
+    rows = np.arange(len(instance.requests)) if among is None else among
+    packed = np.packbits(allowed[rows], axis=1)
+    classes: dict[tuple[int, int, bytes, str], list[int]] = {}
+    for k, i in enumerate(rows.tolist()):
+        r = instance.requests[i]
+        own = r.id if r.id in apart else ""
+        classes.setdefault((r.arrival, r.departure, packed[k].tobytes(), own), []).append(i)
+    return list(classes.values())
 
 
 @dataclass(frozen=True, slots=True)

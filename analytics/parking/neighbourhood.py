@@ -79,10 +79,10 @@ class _Day:
 
     def __init__(self, instance: Instance, groups: list[list[int]], allowed: np.ndarray) -> None:
         requests, buffer = instance.requests, instance.buffer
+        self.instance, self.allowed = instance, allowed
         self.lo = np.array([r.arrival - buffer for r in requests], dtype=np.int64)
         self.hi = np.array([r.departure + buffer for r in requests], dtype=np.int64)
         self.by_type = allowed[:, [g[0] for g in groups]]
-        self.packed = np.packbits(allowed, axis=1)
         self.capacity = np.array([len(g) for g in groups])
         self.assigned = np.full(len(requests), -1)
         self.pinned = np.zeros(len(requests), dtype=bool)
@@ -95,7 +95,7 @@ class _Day:
         if free.size == 0:
             return
         held = np.flatnonzero((assigned >= 0) & (lo < b) & (hi > a) & ~inside)
-        members = _classes(free, lo, hi, self.packed)
+        members = ip.identical(self.instance, self.allowed, free)  # the MIP counts each class's members
         first = np.array([m[0] for m in members])
         ci, ti = np.nonzero(self.by_type[first])
         if ci.size == 0:
@@ -135,11 +135,3 @@ class _Day:
             k = ci[j]
             assigned[members[k][given[k] : given[k] + take[j]]] = ti[j]
             given[k] += take[j]
-
-
-def _classes(free: np.ndarray, lo: np.ndarray, hi: np.ndarray, packed: np.ndarray) -> list[list[int]]:
-    """The freed requests by hold and allowed spaces: the MIP counts each class's members."""
-    classes: dict[tuple[int, int, bytes], list[int]] = {}
-    for i in free.tolist():
-        classes.setdefault((int(lo[i]), int(hi[i]), packed[i].tobytes()), []).append(i)
-    return list(classes.values())

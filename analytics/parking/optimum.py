@@ -118,7 +118,7 @@ def solve(
     if result.x is not None:
         x = np.round(result.x[: classed.size])
         if x.sum() > len(best) or status == "optimal":
-            requests, chosen = _handed_out(classed, classes, x)
+            requests, chosen = _handed_out(classed, classes, x, x)
             best = ip.colour_pairs(instance, classed.groups, requests, chosen, kept)
     return done(status)
 
@@ -196,22 +196,22 @@ def _rounded_classes(
 ) -> list[Booking]:
     """The merged LP's solution as bookings: `_handed_out` after rounding each type's x up, then
     coloured (those finding no space left out) and the rest placed by the greedy."""
-    requests, chosen = _handed_out(model, classes, np.ceil(x - 1e-3), wanted=x)
+    requests, chosen = _handed_out(model, classes, x, np.ceil(x - 1e-3))
     return _greedy(instance, allowed, [], ip.colour_pairs(instance, model.groups, requests, chosen))
 
 
 def _handed_out(
-    model: ip.Model, classes: list[list[int]], take: np.ndarray, *, wanted: np.ndarray | None = None
+    model: ip.Model, classes: list[list[int]], x: np.ndarray, take: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Requests and the types they go to from a merged model's x: each class's members handed
-    out over its types in order of x, `take` of them to each, as long as the class has members
-    and, with `wanted` (x as the LP left it), until it has as many as that adds up to (rounded)."""
+    """Requests and the types they go to from a merged model's `x`: each class's members handed
+    out over its types in order of x, `take` of them to each (x itself when whole), until the
+    class has as many as its x adds up to (rounded) or no members left."""
     goal = np.zeros(len(classes))
-    np.add.at(goal, model.requests, take if wanted is None else wanted)
+    np.add.at(goal, model.requests, x)
     left = np.minimum(np.floor(goal + 0.5), [len(c) for c in classes]).astype(int)
     given = np.zeros(len(classes), dtype=int)
     requests, types = [], []
-    for j in np.lexsort((-take if wanted is None else -wanted, model.requests)):
+    for j in np.lexsort((-x, model.requests)):
         k = model.requests[j]
         n = max(0, min(int(take[j]), left[k] - given[k]))
         requests += classes[k][given[k] : given[k] + n]
