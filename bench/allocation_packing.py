@@ -21,7 +21,10 @@ is left is mostly which requests to admit.
 
 At full size (seed 1, 10,000 requests on 300 spaces, d/s 0.6; optimum 5,757, LP bound 5,805) the
 same handover gave, with pools and before the re-pack, first fit 4,874, Yiju online 5,376 and
-Yiju online told the pools 5,441.
+Yiju online told the pools 5,441. Against the later optimum of 5,790 (the window search), first
+fit placed 4,897 and Yiju online 5,537 with the re-pack: at this size placement, not admission,
+was most of the loss. With the window re-solved by space type as the last try (`online`), Yiju
+online places 5,680.
 """
 
 from __future__ import annotations

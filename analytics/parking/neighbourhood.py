@@ -17,6 +17,10 @@ bound 5,459); d/s 0.6, seeds 1 / 2, 5,775 / 5,755 -> 5,790 / 5,763 (bounds 5,805
 request at d/s 0.6 in 81 s: their MIPs ran out of time. A long stay (a commuter's day, a
 resident's night) is never freed: no 2-hour window holds it.
 
+A window's MIP (`refill`) is also the online allocator's last try before a refusal (`online`):
+there the freed stays and the new one must all fit, and each keeps its type where it can, so
+few bookings move.
+
 No library does this search; HiGHS (through SciPy) solves each window.
 """
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -35,6 +40,7 @@ from analytics.parking.model import Booking, Instance
 WINDOW_MIN = 120
 STEP_MIN = 60
 WINDOW_S = 5.0  # a window's MIP; one that runs out keeps the window as it was
+STAY = 1e-3  # the objective's whole reward for stays kept on their types: never worth one stay
 
 
 def improve(
@@ -79,7 +85,6 @@ class _Day:
 
     def __init__(self, instance: Instance, groups: list[list[int]], allowed: np.ndarray) -> None:
         requests, buffer = instance.requests, instance.buffer
-        self.instance, self.allowed = instance, allowed
         self.lo = np.array([r.arrival - buffer for r in requests], dtype=np.int64)
         self.hi = np.array([r.departure + buffer for r in requests], dtype=np.int64)
         self.by_type = allowed[:, [g[0] for g in groups]]
@@ -95,43 +100,97 @@ class _Day:
         if free.size == 0:
             return
         held = np.flatnonzero((assigned >= 0) & (lo < b) & (hi > a) & ~inside)
-        members = ip.identical(self.instance, self.allowed, free)  # the MIP counts each class's members
-        first = np.array([m[0] for m in members])
-        ci, ti = np.nonzero(self.by_type[first])
-        if ci.size == 0:
-            return  # none of them may use any space
-        # the loads change only where a freed hold starts or a held one starts or ends
-        points = np.unique(np.concatenate([lo[free], np.clip(lo[held], a, b), np.clip(hi[held], a, b)]))
-        points = points[points < b]
-        start, end = np.searchsorted(points, lo[first][ci]), np.searchsorted(points, hi[first][ci])
-        span = end - start
-        var = np.repeat(np.arange(len(ci)), span)
-        point = np.repeat(start, span) + np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
-        keys, row = np.unique(ti[var] * len(points) + point, return_inverse=True)
-        load = np.zeros((len(self.capacity), len(points) + 1), dtype=np.int64)
-        np.add.at(load, (assigned[held], np.searchsorted(points, np.clip(lo[held], a, b))), 1)
-        np.add.at(load, (assigned[held], np.searchsorted(points, np.clip(hi[held], a, b))), -1)
-        row_type, row_point = np.divmod(keys, len(points))
-        room = self.capacity[row_type] - np.cumsum(load, axis=1)[row_type, row_point]
-        sizes = np.array([len(m) for m in members], dtype=float)
-        rows = np.concatenate([row, len(keys) + ci])  # the load at each point, then each class's count
-        cols = np.concatenate([var, np.arange(ci.size)])
-        a_ub = coo_array((np.ones(rows.size), (rows, cols)), shape=(len(keys) + len(members), ci.size))
-        result = milp(
-            -np.ones(ci.size),
-            constraints=LinearConstraint(a_ub.tocsr(), -np.inf, np.concatenate([room, sizes])),
-            bounds=Bounds(0, sizes[ci]),
-            integrality=np.ones(ci.size),
-            options={"time_limit": max(time_limit, 0.1)},
+        stays = Stays(lo[free], hi[free], self.by_type[free], assigned[free])
+        around = Stays(lo[held], hi[held], self.by_type[held], assigned[held])
+        taken = refill(stays, around, self.capacity, (a, b), time_limit)
+        if taken is not None and (taken >= 0).sum() > (assigned[free] >= 0).sum():
+            assigned[free] = taken
+
+
+@dataclass(frozen=True, slots=True)
+class Stays:
+    """Holds [lo, hi) (stays with their buffers), the space types each may use and the type each
+    is on (-1: none)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    may: np.ndarray  # [stay, type]
+    type: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Stays:
+        return Stays(self.lo[rows], self.hi[rows], self.may[rows], self.type[rows])
+
+    def join(self, other: Stays) -> Stays:
+        return Stays(
+            np.concatenate([self.lo, other.lo]),
+            np.concatenate([self.hi, other.hi]),
+            np.concatenate([self.may, other.may]),
+            np.concatenate([self.type, other.type]),
         )
-        if result.x is None:
-            return
-        take = np.round(result.x).astype(int)
-        if take.sum() <= (assigned[free] >= 0).sum():
-            return
-        assigned[free] = -1
-        given = np.zeros(len(members), dtype=int)
-        for j in np.flatnonzero(take):
-            k = ci[j]
-            assigned[members[k][given[k] : given[k] + take[j]]] = ti[j]
-            given[k] += take[j]
+
+
+def refill(
+    free: Stays, held: Stays, capacity: np.ndarray, window: tuple[int, int], time_limit: float
+) -> np.ndarray | None:
+    """A type for each of the `free` stays, all held within `window`, -1 for those left out: as
+    many as fit beside the `held` stays (which keep their types) without any type's load passing
+    its `capacity` within the window, each stay where it is when that serves as many (the fewest
+    moves). None if HiGHS found no answer within `time_limit` seconds.
+
+    A MIP over classes of stays it cannot tell apart (same hold, same types), whose variables
+    count a class's stays on a type, so that identical stays make no symmetric branches."""
+    a, b = window
+    key = np.column_stack([free.lo, free.hi, np.packbits(free.may, axis=1)])
+    _, first, cls = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    cls = cls.ravel()
+    sizes = np.bincount(cls, minlength=first.size).astype(float)
+    ci, ti = np.nonzero(free.may[first])
+    if ci.size == 0:
+        return np.full(free.lo.size, -1)  # none of them may use any space
+    # how many of each class are on each type now: the objective prefers leaving them there
+    on = free.type >= 0
+    staying = np.zeros((first.size, free.may.shape[1]))
+    np.add.at(staying, (cls[on], free.type[on]), 1)
+    lo, hi = free.lo[first], free.hi[first]
+    # the loads change only where a freed hold starts or a held one starts or ends
+    edges = [np.clip(held.lo, a, b), np.clip(held.hi, a, b)]
+    points = np.unique(np.concatenate([free.lo, *edges]))
+    points = points[points < b]
+    start, end = np.searchsorted(points, lo[ci]), np.searchsorted(points, hi[ci])
+    span = end - start
+    var = np.repeat(np.arange(ci.size), span)
+    point = np.repeat(start, span) + np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+    keys, row = np.unique(ti[var] * len(points) + point, return_inverse=True)
+    load = np.zeros((capacity.size, len(points) + 1), dtype=np.int64)
+    np.add.at(load, (held.type, np.searchsorted(points, edges[0])), 1)
+    np.add.at(load, (held.type, np.searchsorted(points, edges[1])), -1)
+    row_type, row_point = np.divmod(keys, len(points))
+    room = capacity[row_type] - np.cumsum(load, axis=1)[row_type, row_point]
+    rows = np.concatenate([row.ravel(), len(keys) + ci])  # the load at each point, then each class's count
+    cols = np.concatenate([var, np.arange(ci.size)])
+    a_ub = coo_array((np.ones(rows.size), (rows, cols)), shape=(len(keys) + first.size, ci.size))
+    # a stay on a type it is on now earns a share of STAY: under STAY in all
+    bonus = STAY * staying[ci, ti] / (sizes[ci] * free.lo.size)
+    result = milp(
+        -(1 + bonus),
+        constraints=LinearConstraint(a_ub.tocsr(), -np.inf, np.concatenate([room, sizes])),
+        bounds=Bounds(0, sizes[ci]),
+        integrality=np.ones(ci.size),
+        options={"time_limit": max(time_limit, 0.1)},
+    )
+    if result.x is None:
+        return None
+    take = np.round(result.x).astype(int)
+    out = np.full(free.lo.size, -1)
+    left = take.copy()
+    members = [np.flatnonzero(cls == k) for k in range(first.size)]
+    by_var = {(int(c), int(t)): j for j, (c, t) in enumerate(zip(ci, ti, strict=True))}
+    for k, mine in enumerate(members):  # first those that may stay where they are
+        for i in mine.tolist():
+            j = by_var.get((k, int(free.type[i])))
+            if free.type[i] >= 0 and j is not None and left[j] > 0:
+                out[i], left[j] = free.type[i], left[j] - 1
+    for j in np.flatnonzero(left).tolist():
+        waiting = members[ci[j]][out[members[ci[j]]] < 0]
+        out[waiting[: left[j]]] = ti[j]
+    return out

@@ -221,3 +221,24 @@ def test_a_booking_that_cannot_move_does_not_stop_a_re_pack_around_it() -> None:
     placement = allocator.place(Request("e", 650, 680, energy_kwh=2.0, max_walk_m=100))
     assert placement is not None
     assert sorted(placement.moves, key=str) == [Booking("a", "c2", 600, 720), Booking("b", "c3", 640, 690)]
+
+
+def test_a_wider_window_re_solved_by_type_moves_bookings_the_re_pack_cannot_reach() -> None:
+    # e (100-200) overlaps p on "a" and q on "b". The only layouts put p with q and e with f
+    # and r: f (330-400, past the re-pack's reach) must move, or r with p. 78 more spaces are held
+    # all day by movable bookings, so many that the exact re-pack only takes those overlapping e
+    # (p and q), and the search goes one level deep: only the window re-solved by type finds it
+    spaces = [plain("a"), plain("b"), *(plain(f"s{k}") for k in range(78))]
+    allocator = online.OnlineAllocator(spaces, buffer=0, depth=1)
+    held = [("p", "a", 0, 150), ("f", "a", 330, 400), ("r", "b", 0, 50), ("q", "b", 150, 400)]
+    held += [(f"all{k}", f"s{k}", 0, 1440) for k in range(78)]
+    for rid, space, arrival, departure in held:
+        allocator.add_existing(
+            Booking(rid, space, arrival, departure), bound=False, request=Request(rid, arrival, departure)
+        )
+    placement = allocator.place(Request("e", 100, 200))
+    assert placement is not None
+    where = {rid: b.space_id for rid, b in allocator.bookings.items()}
+    assert where["p"] == where["q"] != where["e"] == where["f"] == where["r"]
+    assert {m.request_id for m in placement.moves} in ({"q", "f"}, {"p", "r"})
+    assert all(where[f"all{k}"] == f"s{k}" for k in range(78))
