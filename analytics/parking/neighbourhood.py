@@ -40,7 +40,7 @@ from analytics.parking.model import Booking, Instance
 WINDOW_MIN = 120
 STEP_MIN = 60
 WINDOW_S = 5.0  # a window's MIP; one that runs out keeps the window as it was
-STAY = 1e-3  # the objective's whole reward for stays kept on their types: never worth one stay
+STAY = 1e-3  # `refill`'s whole reward for stays kept on their types: never worth one stay
 
 
 def improve(
@@ -102,7 +102,8 @@ class _Day:
         held = np.flatnonzero((assigned >= 0) & (lo < b) & (hi > a) & ~inside)
         stays = Stays(lo[free], hi[free], self.by_type[free], assigned[free])
         around = Stays(lo[held], hi[held], self.by_type[held], assigned[held])
-        taken = refill(stays, around, self.capacity, (a, b), time_limit)
+        # moves cost nothing here: the spaces are coloured once, at the end
+        taken = refill(stays, around, self.capacity, (a, b), time_limit, stay=0.0)
         if taken is not None and (taken >= 0).sum() > (assigned[free] >= 0).sum():
             assigned[free] = taken
 
@@ -130,12 +131,19 @@ class Stays:
 
 
 def refill(
-    free: Stays, held: Stays, capacity: np.ndarray, window: tuple[int, int], time_limit: float
+    free: Stays,
+    held: Stays,
+    capacity: np.ndarray,
+    window: tuple[int, int],
+    time_limit: float,
+    *,
+    stay: float = STAY,
 ) -> np.ndarray | None:
     """A type for each of the `free` stays, all held within `window`, -1 for those left out: as
     many as fit beside the `held` stays (which keep their types) without any type's load passing
     its `capacity` within the window, each stay where it is when that serves as many (the fewest
-    moves). None if HiGHS found no answer within `time_limit` seconds.
+    moves; the objective's reward for that is `stay` in all, 0: none). None if HiGHS found no
+    answer within `time_limit` seconds.
 
     A MIP over classes of stays it cannot tell apart (same hold, same types), whose variables
     count a class's stays on a type, so that identical stays make no symmetric branches."""
@@ -169,8 +177,8 @@ def refill(
     rows = np.concatenate([row.ravel(), len(keys) + ci])  # the load at each point, then each class's count
     cols = np.concatenate([var, np.arange(ci.size)])
     a_ub = coo_array((np.ones(rows.size), (rows, cols)), shape=(len(keys) + first.size, ci.size))
-    # a stay on a type it is on now earns a share of STAY: under STAY in all
-    bonus = STAY * staying[ci, ti] / (sizes[ci] * free.lo.size)
+    # a stay on a type it is on now earns a share of `stay`: under `stay` in all
+    bonus = stay * staying[ci, ti] / (sizes[ci] * free.lo.size)
     result = milp(
         -(1 + bonus),
         constraints=LinearConstraint(a_ub.tocsr(), -np.inf, np.concatenate([room, sizes])),
