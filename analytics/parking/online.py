@@ -320,7 +320,8 @@ class OnlineAllocator:
             type_of[group] = t
         on = np.append(type_of[[board.column[b.space_id] for b in movable]], -1)
         every = _stays(stays, buffer, may[:, [g[0] for g in groups]], on)
-        fixed = [b for b in placed if b.request_id not in {m.request_id for m in movable}]
+        moving = {b.request_id for b in movable}
+        fixed = [b for b in placed if b.request_id not in moving]
         pinned = _stays(
             fixed,
             buffer,
