@@ -128,19 +128,15 @@ def merged(
     return replace(model, upper=upper, bounds=Bounds(model.bounds.lb, x_upper)), members
 
 
-def identical(
-    instance: Instance, allowed: np.ndarray, among: np.ndarray | None = None, apart: Collection[str] = ()
-) -> list[list[int]]:
-    """The requests (indices; of `among` if given) in classes of the same stay and the same allowed
-    spaces, each class in order and the classes in order of their first; a request that `apart`
-    names is a class of its own."""
-    rows = np.arange(len(instance.requests)) if among is None else among
-    packed = np.packbits(allowed[rows], axis=1)
+def identical(instance: Instance, allowed: np.ndarray, apart: Collection[str] = ()) -> list[list[int]]:
+    """The requests (indices) in classes of the same stay and the same allowed spaces, each class
+    in order and the classes in order of their first; a request that `apart` names is a class of
+    its own."""
+    packed = np.packbits(allowed, axis=1)
     classes: dict[tuple[int, int, bytes, str], list[int]] = {}
-    for k, i in enumerate(rows.tolist()):
-        r = instance.requests[i]
+    for i, r in enumerate(instance.requests):
         own = r.id if r.id in apart else ""
-        classes.setdefault((r.arrival, r.departure, packed[k].tobytes(), own), []).append(i)
+        classes.setdefault((r.arrival, r.departure, packed[i].tobytes(), own), []).append(i)
     return list(classes.values())
 
 

@@ -263,31 +263,18 @@ class OnlineAllocator:
     ) -> bool:
         """Lay the movable bookings near the stay out afresh with it (`repack.assign`); on
         failure nothing has changed."""
-        board = self.board
-        stays: list[tuple[str, int, int, np.ndarray]] = []
-        current = []
+        mark = len(undo)
+        stays: list[Booking] = []
+        within: list[np.ndarray] = []
         for r in self._near(request):
-            b = board.placed[r][1]
+            b = self.board.placed[r][1]
             origin.setdefault(r, b.space_id)
-            stays.append((r, b.arrival, b.departure, self._movable_to(r)))
-            current.append(board.column[b.space_id])
+            stays.append(b)
+            within.append(self._movable_to(r))
             self._take(r, undo)
-        stays.append((request.id, request.arrival, request.departure, columns))
-        current.append(NEW)
-        spans = [board.cells(arrival, departure) for _, arrival, departure, _ in stays]
-        layout = assign(
-            np.array([c.start for c in spans], dtype=np.int64),
-            np.array([c.stop for c in spans], dtype=np.int64),
-            [t[board.free(t, arrival, departure)] for _, arrival, departure, t in stays],
-            np.array(current, dtype=np.intp),
-            REPACK_SECONDS,
-        )
-        if layout is None:
-            self._rollback(undo, 0)
-            return False
-        for (r, arrival, departure, _), j in zip(stays, layout.tolist(), strict=True):
-            self._put(Booking(r, self.spaces[j].id, arrival, departure), undo)
-        return True
+        stays.append(Booking(request.id, "", request.arrival, request.departure))
+        within.append(columns)
+        return self._lay_out(stays, within, undo, mark)
 
     def _retype(
         self,
@@ -372,8 +359,8 @@ class OnlineAllocator:
         undo: list[tuple[str, Booking | None]],
         mark: int,
     ) -> bool:
-        """Put `stays` (off the board) each on a space `within` its type by `repack.assign`; on
-        failure roll back to `mark`."""
+        """Put `stays` (off the board; a new one with no space) each on one of the spaces `within`
+        that it may have, by `repack.assign`; on failure roll back to `mark`."""
         board = self.board
         spans = [board.cells(b.arrival, b.departure) for b in stays]
         layout = assign(
