@@ -16,6 +16,7 @@ import psycopg
 
 from analytics.parking import online
 from analytics.parking.admission import Admission
+from analytics.parking.eligibility import matrix
 from analytics.parking.model import BUFFER_MINUTES, Booking, Request, Space, overlaps, price, refusal, walk_m
 from api.errors import ApiError, Conflict, Invalid, NotFound
 from api.models_parking import BookingIn
@@ -102,8 +103,12 @@ def refusal_of(
     (none in the past) that admission control would let in too."""
     minute = state.frame.minute(now)
     reason = online.refusal_reason(request, state.spaces, state.bookings_by_space, BUFFER_MINUTES)
-    if reason == "full" and control is not None and allocator.fits(request, minute):
-        reason = online.HELD
+    if reason == "full" and control is not None:
+        allowed = matrix(state.spaces, [request])[0]
+        # where admission control turned no space away, the refused search was the whole one
+        held = allocator.worth(request, minute, allowed).sum() < allowed.sum()
+        if held and allocator.fits(request, minute, allowed=allowed):
+            reason = online.HELD
     spans = online.alternatives(request, allocator, limit=3, now=minute, clock=minute)
     message = (
         "this stay would hold spaces that more drivers are expected to need; a shorter stay or other"
