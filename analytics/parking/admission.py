@@ -79,6 +79,12 @@ SLACK = 0.02
 # limits it, not the forecast (the exact LP's duals are sharp; the earlier days' spread smooths).
 MARGINAL = 1e-3
 MAJORITY = 0.5
+# A marginal class the LP accepts in part but under MAJORITY was refused whole. It is now rationed
+# to that share instead: of its requests judged so far, one is admitted while fewer than the
+# share were (the first of each class among them). At 10,000 requests on 300 spaces, d/s 0.6,
+# where the optimum serves about half of the EV visitors and the online had served a third:
+# seed 1 5,619-5,630 -> 5,657 of the 5,790 found (97.7%), seed 2 5,580-5,581 -> 5,609 of 5,763
+# (97.3%). Rationing the classes above MAJORITY too was not measured.
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +266,7 @@ class Admission:
         self.inline = inline
         self.prices = Prices(np.zeros(res.shape), {})
         self.solved_at = -np.inf
+        self.rationed: dict[tuple[int, int, bytes], tuple[int, int]] = {}  # class -> (judged, admitted)
 
     @property
     def forecasting(self) -> bool:
@@ -292,12 +299,16 @@ class Admission:
         allowed: np.ndarray,
         now: float,
         held: Callable[[], Iterable[tuple[int, Booking]]],
+        *,
+        record: bool = False,
     ) -> np.ndarray:
         """The `allowed` spaces in groups where the stay is worth its space-time: its bid-price
         cost there is at most one driver served (the value of every request). Where it costs
         exactly that everywhere (within `MARGINAL`), the prices cannot tell: then it is admitted
         if the LP accepts at least half (`MAJORITY`) of the forecast requests of its class (its
-        span and groups), or of those with its span where the forecast has none of its class."""
+        span and groups), or of those with its span where the forecast has none of its class;
+        under half, in the share the LP accepts (`rationed`). `record`: count this request as
+        judged (a booking attempt, not a what-if such as an alternative stay)."""
         step = self.due(now) if self.inline else None
         if step is not None:
             self.refresh(step, self.used(held()))
@@ -308,9 +319,23 @@ class Admission:
         costs[groups] = (prices.bids[np.ix_(groups, idx)] * share).sum(axis=1)
         worth = costs <= 1 + TOLERANCE
         clear = costs < 1 - MARGINAL
-        if worth.any() and not clear.any() and self.share(prices, request, groups) < MAJORITY:
-            return np.zeros_like(allowed)
+        if worth.any() and not clear.any():
+            served = self.share(prices, request, groups)
+            if served < MAJORITY and not self._ration(request, groups, served, record):
+                return np.zeros_like(allowed)
         return allowed & worth[self.res.group]
+
+    def _ration(self, request: Request, groups: np.ndarray, share: float, record: bool) -> bool:
+        """Whether a marginal request of a class the LP accepts `share` of is admitted: while
+        fewer than that share of its class judged so far (itself included) were."""
+        mine = np.zeros(self.res.shape[0], dtype=bool)
+        mine[groups] = True
+        key = _class_key(request.arrival, request.departure, mine)
+        judged, admitted = self.rationed.get(key, (0, 0))
+        admit = admitted < share * (judged + 1)
+        if record:
+            self.rationed[key] = (judged + 1, admitted + admit)
+        return admit
 
     def share(self, prices: Prices, request: Request, groups: np.ndarray) -> float:
         """The share the LP accepts of the forecast requests like this one (`groups`: indices of

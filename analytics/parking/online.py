@@ -172,15 +172,17 @@ class OnlineAllocator:
         boolean per space) saves working out which spaces it may use. `clock` (on the
         admission control's clock) turns admission control on, if the allocator has it."""
         if clock is not None:
-            allowed = self.worth(request, clock, allowed)
+            allowed = self.worth(request, clock, allowed, record=True)
             if not allowed.any():
                 return None
         placement, _ = self._search(request, now, allowed)
         return placement
 
-    def worth(self, request: Request, clock: float, allowed: np.ndarray | None = None) -> np.ndarray:
+    def worth(
+        self, request: Request, clock: float, allowed: np.ndarray | None = None, *, record: bool = False
+    ) -> np.ndarray:
         """The spaces admission control lets `request` use at `clock` (all it may use, without
-        admission control)."""
+        admission control). `record`: as for `Admission.worth` (`place` records)."""
         if allowed is None:
             allowed = matrix(self.spaces, [request])[0]
         if self.admission is None:
@@ -188,7 +190,7 @@ class OnlineAllocator:
         column = self.board.column
         held = self.bookings.values
         return self.admission.worth(
-            request, allowed, clock, lambda: ((column[b.space_id], b) for b in held())
+            request, allowed, clock, lambda: ((column[b.space_id], b) for b in held()), record=record
         )
 
     def fits(

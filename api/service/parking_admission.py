@@ -92,6 +92,7 @@ def control(
         fresh = admission.Admission(res, demand, step=settings.parking_admission_step_min, inline=False)
         if made is not None:
             fresh.prices = made.prices  # in use until the new forecast's are solved
+            fresh.rationed = made.rationed  # the day's marginal requests judged so far
         made = fresh
         with _lock:
             if len(_cache) >= _MAX_CACHED:

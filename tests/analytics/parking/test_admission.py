@@ -140,11 +140,23 @@ def test_the_lp_reports_the_share_it_accepts_of_each_class_of_one_span() -> None
     assert list(found.accepted.values()) == [pytest.approx(0.4, abs=0.01)]  # by span: 2 of 5
 
 
-def test_a_marginal_stay_is_judged_by_the_drivers_of_its_class_not_all_of_its_span() -> None:
+def test_a_marginal_stay_is_judged_by_its_class_not_its_span_and_rationed_to_the_class_s_share() -> None:
     spaces, history = _near_and_far()
     gate = control(spaces, history)
     tied, free = Request("t", 10 * 60, 11 * 60, max_walk_m=100), Request("f", 10 * 60, 11 * 60)
     may_use = matrix(spaces, [tied, free])
-    # both cost exactly one driver; by span (2 of 5 served) both were refused
-    assert gate.worth(free, may_use[1], 0.0, lambda: []).all()
-    assert not gate.worth(tied, may_use[0], 0.0, lambda: []).any()
+    # both cost exactly one driver; by span (2 of 5 served) both were refused, and the LP serves
+    # every driver with a choice but only a quarter of those who may walk only to `near`
+    assert all(gate.worth(free, may_use[1], 0.0, lambda: [], record=True).all() for _ in range(4))
+    admitted = [bool(gate.worth(tied, may_use[0], 0.0, lambda: [], record=True).any()) for _ in range(8)]
+    assert admitted == [True, False, False, False, True, False, False, False]
+
+
+def test_a_what_if_is_not_counted_against_its_class_s_share() -> None:
+    spaces, history = _near_and_far()
+    gate = control(spaces, history)
+    tied = Request("t", 10 * 60, 11 * 60, max_walk_m=100)
+    may_use = matrix(spaces, [tied])[0]
+    assert gate.worth(tied, may_use, 0.0, lambda: [], record=True).any()
+    assert not any(gate.worth(tied, may_use, 0.0, lambda: []).any() for _ in range(3))  # 1 of 2 > 1/4
+    assert gate.rationed == {next(iter(gate.rationed)): (1, 1)}
