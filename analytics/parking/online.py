@@ -130,6 +130,7 @@ class OnlineAllocator:
         self._now: int | None = None
         self._budget = 0
         self._stuck: set[str] = set()  # bookings that found no room in this search: not tried again
+        self.held_back = False  # whether admission control turned away spaces in the last `place`
 
     @property
     def bookings(self) -> dict[str, Booking]:
@@ -170,9 +171,15 @@ class OnlineAllocator:
         """Book `request` if it can be made to fit, else None (nothing changes). `now` (minutes)
         binds the bookings arriving within `bind_lead` of it; None binds none. `allowed` (one
         boolean per space) saves working out which spaces it may use. `clock` (on the
-        admission control's clock) turns admission control on, if the allocator has it."""
+        admission control's clock) turns admission control on, if the allocator has it; then
+        `held_back` tells whether it turned spaces away."""
+        self.held_back = False
         if clock is not None:
-            allowed = self.worth(request, clock, allowed, record=True)
+            if allowed is None:
+                allowed = matrix(self.spaces, [request])[0]
+            admitted = self.worth(request, clock, allowed, record=True)
+            self.held_back = bool(admitted.sum() < allowed.sum())
+            allowed = admitted
             if not allowed.any():
                 return None
         placement, _ = self._search(request, now, allowed)

@@ -16,7 +16,6 @@ import psycopg
 
 from analytics.parking import online
 from analytics.parking.admission import Admission
-from analytics.parking.eligibility import matrix
 from analytics.parking.model import BUFFER_MINUTES, Booking, Request, Space, overlaps, price, refusal, walk_m
 from api.errors import ApiError, Conflict, Invalid, NotFound
 from api.models_parking import BookingIn
@@ -103,12 +102,9 @@ def refusal_of(
     (none in the past) that admission control would let in too."""
     minute = state.frame.minute(now)
     reason = online.refusal_reason(request, state.spaces, state.bookings_by_space, BUFFER_MINUTES)
-    if reason == "full" and control is not None:
-        allowed = matrix(state.spaces, [request])[0]
-        # where admission control turned no space away, the refused search was the whole one
-        held = allocator.worth(request, minute, allowed).sum() < allowed.sum()
-        if held and allocator.fits(request, minute, allowed=allowed):
-            reason = online.HELD
+    # where admission control turned no space away, the refused search was the whole one
+    if reason == "full" and control is not None and allocator.held_back and allocator.fits(request, minute):
+        reason = online.HELD
     spans = online.alternatives(request, allocator, limit=3, now=minute, clock=minute)
     message = (
         "this stay would hold spaces that more drivers are expected to need; a shorter stay or other"

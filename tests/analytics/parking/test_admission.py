@@ -160,3 +160,14 @@ def test_a_what_if_is_not_counted_against_its_class_s_share() -> None:
     assert gate.worth(tied, may_use, 0.0, lambda: [], record=True).any()
     assert not any(gate.worth(tied, may_use, 0.0, lambda: []).any() for _ in range(3))  # 1 of 2 > 1/4
     assert gate.rationed == {next(iter(gate.rationed)): (1, 1)}
+
+
+def test_the_allocator_tells_when_admission_control_turned_spaces_away() -> None:
+    spaces, history = _near_and_far()
+    allocator = online.OnlineAllocator(spaces, 10, admission=control(spaces, history))
+    first = allocator.place(Request("t0", 10 * 60, 11 * 60, max_walk_m=100), clock=0.0)
+    assert first is not None and not allocator.held_back  # the first of its class is admitted
+    assert allocator.place(Request("t1", 10 * 60, 11 * 60, max_walk_m=100), clock=0.0) is None
+    assert allocator.held_back  # the class's quarter is taken; the space is full anyway
+    assert allocator.place(Request("f", 10 * 60, 11 * 60), clock=0.0) is not None
+    assert not allocator.held_back
