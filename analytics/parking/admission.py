@@ -320,29 +320,27 @@ class Admission:
         worth = costs <= 1 + TOLERANCE
         clear = costs < 1 - MARGINAL
         if worth.any() and not clear.any():
-            served = self.share(prices, request, groups)
-            if served < MAJORITY and not self._ration(request, groups, served, record):
+            mine = np.zeros(self.res.shape[0], dtype=bool)
+            mine[groups] = True
+            key = _class_key(request.arrival, request.departure, mine)
+            served = self.share(prices, request, key)
+            if served < MAJORITY and not self._ration(key, served, record):
                 return np.zeros_like(allowed)
         return allowed & worth[self.res.group]
 
-    def _ration(self, request: Request, groups: np.ndarray, share: float, record: bool) -> bool:
-        """Whether a marginal request of a class the LP accepts `share` of is admitted: while
-        fewer than that share of its class judged so far (itself included) were."""
-        mine = np.zeros(self.res.shape[0], dtype=bool)
-        mine[groups] = True
-        key = _class_key(request.arrival, request.departure, mine)
+    def _ration(self, key: tuple[int, int, bytes], share: float, record: bool) -> bool:
+        """Whether a marginal request of a class (`key`) the LP accepts `share` of is admitted:
+        while fewer than that share of its class judged so far (itself included) were."""
         judged, admitted = self.rationed.get(key, (0, 0))
         admit = admitted < share * (judged + 1)
         if record:
             self.rationed[key] = (judged + 1, admitted + admit)
         return admit
 
-    def share(self, prices: Prices, request: Request, groups: np.ndarray) -> float:
-        """The share the LP accepts of the forecast requests like this one (`groups`: indices of
-        the groups it may use): of its class, else of its span, else all (none forecast)."""
-        mine = np.zeros(self.res.shape[0], dtype=bool)
-        mine[groups] = True
-        found = prices.classes.get(_class_key(request.arrival, request.departure, mine))
+    def share(self, prices: Prices, request: Request, key: tuple[int, int, bytes]) -> float:
+        """The share the LP accepts of the forecast requests like this one (`key`: its class,
+        `_class_key`): of its class, else of its span, else all (none forecast)."""
+        found = prices.classes.get(key)
         if found is not None:
             return found
         return prices.accepted.get(_span_key(request.arrival, request.departure), 1.0)
