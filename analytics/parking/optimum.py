@@ -19,7 +19,7 @@ in steps, each kept if the next runs out of time:
    single requests (38,600 variables, against 18,200 merged) had found 1,118 after 600 s, its
    many identical requests making as many equal branches. On larger models, the incumbent
    improved window by window instead (`neighbourhood`: 10,000 requests, d/s 1.0, seed 1: 5,268
-   -> 5,315 in a 180 s limit).
+   -> 5,361 in a 180 s limit).
 "optimal" means HiGHS proved it, or an incumbent reached the LP bound's floor; "time_limit" that a
 step ran out of time, "unproven" that the model was too large to try the MIP. On those days the
 interior point's solution is spread over many types, so its rounding stays 1-5% under the bound
