@@ -63,9 +63,11 @@ def improve(
     *,
     time_limit: float,
     fixed: Iterable[Booking] = (),
+    enough: int | None = None,
 ) -> list[Booking]:
     """`bookings` improved window by window within `time_limit` seconds, as new bookings. `groups`:
-    the space types (`pools.types`); `fixed` bookings are never freed."""
+    the space types (`pools.types`); `fixed` bookings are never freed. It stops early once
+    `enough` requests are accepted (a bound: no more could be)."""
     started = time.perf_counter()
     requests = instance.requests
     if not requests:
@@ -86,7 +88,7 @@ def improve(
     ]
     for start, end in windows:
         left = time_limit - (time.perf_counter() - started)
-        if left < 1:
+        if left < 1 or (enough is not None and (day.assigned >= 0).sum() >= enough):
             break
         day.resolve(start, end, min(WINDOW_S, left - 0.5))
     chosen = np.flatnonzero(day.assigned >= 0)

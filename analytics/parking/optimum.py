@@ -87,10 +87,13 @@ def solve(
     def left() -> float:
         return time_limit - (time.perf_counter() - started)
 
+    def most() -> int | None:
+        # the most the LP bound lets be accepted (the bound is exact up to rounding in its sums)
+        return None if math.isnan(bound) else math.floor(bound + 1e-6)
+
     def proven() -> bool:
-        # the dual bound is exact up to float rounding in its sums
-        everyone = len(best) == len(instance.requests)
-        return everyone or (not math.isnan(bound) and len(best) >= math.floor(bound + 1e-6))
+        cap = most()
+        return len(best) == len(instance.requests) or (cap is not None and len(best) >= cap)
 
     best: list[Booking] = []
     if model.size == 0:
@@ -106,7 +109,9 @@ def solve(
             bound, rounded = relaxed.result()
             best = max(best, rounded, key=len)
     if not proven() and left() >= 1 and classed.size > MIP_UP_TO:
-        improved = neighbourhood.improve(instance, model.groups, allowed, best, time_limit=left(), fixed=kept)
+        improved = neighbourhood.improve(
+            instance, model.groups, allowed, best, time_limit=left(), fixed=kept, enough=most()
+        )
         best = max(best, improved, key=len)
     if proven() or left() < 1 or classed.size > MIP_UP_TO:
         return done("optimal" if proven() else "time_limit" if left() < 1 else "unproven")

@@ -14,10 +14,14 @@ from analytics.parking.model import Booking, Instance, Request, Space, SpaceKind
 from tests.analytics.parking.instances import brute_force, instances
 
 
-def improved(instance: Instance, start: list[Booking], fixed: list[Booking] | None = None) -> list[Booking]:
+def improved(
+    instance: Instance, start: list[Booking], fixed: list[Booking] | None = None, enough: int | None = None
+) -> list[Booking]:
     allowed = matrix(instance.spaces, instance.requests)
     groups = ip.build(instance, allowed).groups
-    return neighbourhood.improve(instance, groups, allowed, start, time_limit=20, fixed=fixed or [])
+    return neighbourhood.improve(
+        instance, groups, allowed, start, time_limit=20, fixed=fixed or [], enough=enough
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -42,6 +46,8 @@ def test_a_long_stay_gives_way_to_two_short_ones_in_its_window() -> None:
     # fixed, the long stay stays, and nothing else fits beside it
     kept = improved(instance, [Booking("long", "s0", 0, 100)], fixed=[Booking("long", "s0", 0, 100)])
     assert [b.request_id for b in kept] == ["long"]
+    # told that one request is enough (a bound it has reached), the search stops before a window
+    assert [b.request_id for b in improved(instance, [Booking("long", "s0", 0, 100)], enough=1)] == ["long"]
 
 
 def stays(lo: list[int], hi: list[int], may: list[list[int]], on: list[int]) -> neighbourhood.Stays:
